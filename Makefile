@@ -1,0 +1,69 @@
+# vaekit — every install step lives here. `make test` and `make demo` set themselves up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TF_EXTRA ?= cpu
+STAMP := $(VENV)/.installed-$(TF_EXTRA)
+
+# Real data, offline: ../shared/data when it is there (CI), else a folder staged by `make data`.
+SHARED_DATA := $(abspath ../shared/data)
+ifeq ($(wildcard $(SHARED_DATA)/mnist.npz),)
+VAE_DATA_DIR ?= $(CURDIR)/.data
+else
+VAE_DATA_DIR ?= $(SHARED_DATA)
+endif
+export VAE_DATA_DIR
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED := 1
+export MPLBACKEND := Agg
+
+.PHONY: setup data browser test test-fast demo bench release solutions clean help
+
+help:
+	@echo "make test   - set up (venv, data, browser) and run the whole test suite"
+	@echo "make demo   - release -> example submissions -> autograde -> feedback -> grade table"
+	@echo "make bench  - benchmarks (training speed vs keras.io, grading speed)"
+	@echo "make release    - regenerate release/ from source/ with nbgrader (checked)"
+	@echo "make solutions  - execute the solution notebooks in full into solutions/"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[$(TF_EXTRA),dev]"
+	@touch $@
+
+setup: $(STAMP) data
+
+data: $(STAMP)
+	@$(PY) -m vae_lib.data stage "$(VAE_DATA_DIR)"
+
+# Debian's chromium for the JupyterLab browser tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+demo: setup
+	$(PY) -m autograder.cli demo
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+release: setup
+	$(PY) -m autograder.cli release vae_clase
+	$(PY) -m autograder.cli release vae_tarea
+
+solutions: setup
+	$(PY) -m autograder.cli solutions
+
+clean:
+	rm -rf build demo gradebook.db submitted autograded feedback test-output .pytest_cache

@@ -1,0 +1,1 @@
+"""autograder: grading checks and the TA workflow for vaekit."""
