@@ -1,0 +1,187 @@
+"""``vaekit``: the TA workflow on an nbgrader course root (plain ``nbgrader`` keeps working on the same course).
+
+    vaekit [--course DIR] release A          generate release/A, refused unless solution = full, blank = 0, no leaks
+    vaekit [--course DIR] grade A [--workers N] [--student S ...] [--cell-timeout s] [--timeout s] [--memory-gb g]
+    vaekit [--course DIR] feedback A         feedback/<student>/A/A.html (hidden tests cleared, vaekit note on top)
+    vaekit [--course DIR] export [--to F]    grades CSV (nbgrader's columns)
+    vaekit [--course DIR] report A           report/A/notas.png + report/A/informe.md
+    vaekit [--course DIR] submit A [--from examples/submitted]   copy example submissions into submitted/
+    vaekit examples                          rewrite examples/ (python -m autograder.examples)
+    vaekit demo [--folder demo] [--assignment A]   release → submit → grade → feedback → report, then the grade table
+    vaekit solutions                         execute the solution notebooks in full into solutions/
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from autograder.course import Course, new_course
+from autograder.grading import Grader, Limits, load_results, summary_table
+from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
+
+DEMO_MARKER = ".vaekit-demo"
+
+
+def add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=2, help="entregas calificadas a la vez (por defecto 2)")
+    p.add_argument("--cell-timeout", type=int, default=None, help="segundos por celda (por defecto, nbgrader_config.py)")
+    p.add_argument("--timeout", type=float, default=900.0, help="segundos por entrega (por defecto 900)")
+    p.add_argument("--memory-gb", type=float, default=6.0, help="memoria máxima por entrega en GiB (por defecto 6)")
+
+
+def limits_of(args) -> Limits:
+    return Limits(cell_timeout=args.cell_timeout, submission_timeout=args.timeout, memory_gb=args.memory_gb)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vaekit", description="Flujo de calificación de la Clase 157 (VAE).")
+    p.add_argument("--course", type=Path, default=Path.cwd(), help="raíz del curso (carpeta con nbgrader_config.py)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("release", help="genera la versión del alumno y la comprueba")
+    r.add_argument("assignment", choices=ASSIGNMENTS)
+    add_limits(r)
+
+    g = sub.add_parser("grade", help="califica todas las entregas de submitted/")
+    g.add_argument("assignment", choices=ASSIGNMENTS)
+    g.add_argument("--student", nargs="*", default=None)
+    add_limits(g)
+
+    f = sub.add_parser("feedback", help="retroalimentación HTML por estudiante")
+    f.add_argument("assignment", choices=ASSIGNMENTS)
+    f.add_argument("--student", default=None)
+
+    e = sub.add_parser("export", help="CSV de notas (columnas de nbgrader)")
+    e.add_argument("--to", type=Path, default=None)
+
+    rep = sub.add_parser("report", help="histograma y tasa de aprobación por test")
+    rep.add_argument("assignment", choices=ASSIGNMENTS)
+
+    s = sub.add_parser("submit", help="copia entregas (p. ej. las de ejemplo) a submitted/")
+    s.add_argument("assignment", choices=ASSIGNMENTS)
+    s.add_argument("--from", dest="source", type=Path, default=REPO_ROOT / "examples" / "submitted")
+
+    sub.add_parser("examples", help="regenera examples/")
+
+    d = sub.add_parser("demo", help="release → entregas de ejemplo → calificación → retroalimentación → informe")
+    d.add_argument("--folder", type=Path, default=REPO_ROOT / "demo")
+    d.add_argument("--assignment", nargs="*", default=["vae_tarea"], choices=ASSIGNMENTS)
+    add_limits(d)
+
+    sub.add_parser("solutions", help="ejecuta los cuadernos solución completos en solutions/")
+    return p
+
+
+# commands ------------------------------------------------------------------------------------------------
+def cmd_release(course: Course, assignment: str, limits: Limits, workers: int) -> None:
+    from autograder.release import release
+
+    print(f"Comprobando la publicación de {assignment} (solución = nota completa, en blanco = 0, sin fugas)…")
+    check = release(course, assignment, workers, limits)
+    print(f"  ✔ solución {check.solution_score[0]:g}/{check.solution_score[1]:g} en los tests automáticos; "
+          f"en blanco {check.blank_score[0]:g}; sin texto de soluciones ni tests ocultos")
+    print(f"  ✔ {course.release_notebook(assignment).relative_to(course.root)} generado")
+
+
+def cmd_grade(course: Course, assignment: str, limits: Limits, workers: int, students=None) -> list:
+    results = Grader(course, assignment, workers, limits).grade_all(students)
+    print()
+    print(summary_table(results))
+    return results
+
+
+def submit(course: Course, assignment: str, source: Path) -> list[str]:
+    students = []
+    for folder in sorted(Path(source).glob(f"*/{assignment}")):
+        dest = course.submitted / folder.parent.name / assignment
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(folder, dest)
+        students.append(folder.parent.name)
+    return students
+
+
+def cmd_demo(folder: Path, assignments: list[str], limits: Limits, workers: int) -> None:
+    folder = Path(folder).resolve()
+    if folder.exists():
+        if not (folder / DEMO_MARKER).exists():
+            raise SystemExit(f"{folder} existe y no es una carpeta de demo de vaekit: no la toco.")
+        shutil.rmtree(folder)
+    start = time.monotonic()
+    course = new_course(folder, tuple(assignments))
+    (folder / DEMO_MARKER).write_text("carpeta de demostración creada por `vaekit demo`; se puede borrar\n")
+    print(f"Curso de demostración en {folder}")
+    for a in assignments:
+        print(f"\n=== {a}: 1/5 publicar ===")
+        cmd_release(course, a, limits, workers)
+        print(f"\n=== {a}: 2/5 entregas de ejemplo ===")
+        students = submit(course, a, REPO_ROOT / "examples" / "submitted")
+        print(f"{len(students)} entregas copiadas a {course.submitted.relative_to(course.root)}/")
+        print(f"\n=== {a}: 3/5 calificar ({workers} a la vez) ===")
+        results = Grader(course, a, workers, limits).grade_all()
+        print(f"\n=== {a}: 4/5 retroalimentación ===")
+        from autograder.feedback import generate_feedback
+
+        pages = generate_feedback(course, a)
+        print(f"{len(pages)} páginas en {course.feedback.relative_to(course.root)}/")
+        print(f"\n=== {a}: 5/5 notas e informe ===")
+        from autograder.report import export_grades, write_report
+
+        csv_path = export_grades(course)
+        png, md = write_report(course, a)
+        print(f"CSV: {csv_path}\nInforme: {md}\nHistograma: {png}\n")
+        print(summary_table(results))
+    print(f"\nDemo terminada en {time.monotonic() - start:.0f} s.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "examples":
+        from autograder.examples import main as examples_main
+
+        examples_main()
+        return 0
+    if args.command == "solutions":
+        from autograder.solutions import main as solutions_main
+
+        solutions_main()
+        return 0
+    if args.command == "demo":
+        cmd_demo(args.folder, args.assignment, limits_of(args), args.workers)
+        return 0
+    course = Course(args.course)
+    try:
+        if args.command == "release":
+            cmd_release(course, args.assignment, limits_of(args), args.workers)
+        elif args.command == "grade":
+            cmd_grade(course, args.assignment, limits_of(args), args.workers, args.student)
+        elif args.command == "feedback":
+            from autograder.feedback import generate_feedback
+
+            pages = generate_feedback(course, args.assignment, [args.student] if args.student else None)
+            for page in pages:
+                print(page)
+        elif args.command == "export":
+            from autograder.report import export_grades
+
+            print(export_grades(course, args.to))
+        elif args.command == "report":
+            from autograder.report import write_report
+
+            png, md = write_report(course, args.assignment)
+            print(md.read_text(encoding="utf-8"))
+            print(f"Histograma: {png}")
+        elif args.command == "submit":
+            students = submit(course, args.assignment, args.source)
+            print(f"{len(students)} entregas copiadas a {course.submitted}")
+    except RuntimeError as exc:  # ReleaseRefused and nbgrader failures: a clear message, exit 1
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""An nbgrader course root (a folder with ``nbgrader_config.py``): its folders, its gradebook, its commands.
+
+Layout (nbgrader's): ``source/<A>/``, ``release/<A>/``, ``submitted/<student>/<A>/``, ``autograded/...``,
+``feedback/...``, ``gradebook.db``. vaekit keeps its own working files under ``.vaekit/``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.notebooks import REPO_ROOT
+
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root).resolve())
+        if not (self.root / "nbgrader_config.py").exists():
+            raise FileNotFoundError(f"{self.root} no es un curso: falta nbgrader_config.py")
+
+    # folders -------------------------------------------------------------------------------------------
+    @property
+    def submitted(self) -> Path:
+        return self.root / "submitted"
+
+    @property
+    def autograded(self) -> Path:
+        return self.root / "autograded"
+
+    @property
+    def feedback(self) -> Path:
+        return self.root / "feedback"
+
+    @property
+    def work(self) -> Path:
+        """vaekit's own files: staging copies, cell logs, per-submission grading results."""
+        return self.root / ".vaekit"
+
+    def release_notebook(self, assignment: str) -> Path:
+        return self.root / "release" / assignment / f"{assignment}.ipynb"
+
+    def submitted_notebook(self, student: str, assignment: str) -> Path:
+        return self.submitted / student / assignment / f"{assignment}.ipynb"
+
+    def autograded_notebook(self, student: str, assignment: str) -> Path:
+        return self.autograded / student / assignment / f"{assignment}.ipynb"
+
+    def feedback_html(self, student: str, assignment: str) -> Path:
+        return self.feedback / student / assignment / f"{assignment}.html"
+
+    def students(self, assignment: str) -> list[str]:
+        """Students with a submission folder for ``assignment``, sorted."""
+        if not self.submitted.exists():
+            return []
+        return sorted(p.name for p in self.submitted.iterdir() if (p / assignment).is_dir())
+
+    # gradebook and commands ----------------------------------------------------------------------------
+    @property
+    def db_url(self) -> str:
+        """The same URL nbgrader_config.py computes for this root."""
+        default = "sqlite:///" + os.path.join(str(self.root), "gradebook.db") + "?timeout=60"
+        return os.environ.get("VAEKIT_DB_URL", default)
+
+    @contextmanager
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url, course_id="clase157-vae") as gb:
+            yield gb
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        env["VAEKIT_COURSE_ROOT"] = str(self.root)
+        # nbgrader calls `alembic` when it creates a gradebook: the venv's bin must be on PATH.
+        bin_dir = str(Path(sys.executable).parent)
+        if bin_dir not in env.get("PATH", "").split(os.pathsep):
+            env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # Kernels must draw inline so that figures become cell outputs (and feedback images); the Makefile
+        # exports MPLBACKEND=Agg, under which plt.show() in a kernel draws nothing.
+        env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        env.update(extra or {})
+        return env
+
+    def nbgrader(self, *args: str, check: bool = True, env: dict[str, str] | None = None):
+        """Run ``nbgrader ARGS`` in the course root; returns the CompletedProcess (output captured)."""
+        proc = subprocess.run([*NBGRADER, *args], cwd=self.root, env=self.env(env), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"nbgrader {' '.join(args)} falló (código {proc.returncode}):\n{proc.stdout[-4000:]}")
+        return proc
+
+
+def new_course(folder: Path, assignments: tuple[str, ...], template: Path = REPO_ROOT) -> Course:
+    """A scratch course made from ``template``'s config and sources (``make demo``, the tests, release checks)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(template) / "nbgrader_config.py", folder / "nbgrader_config.py")
+    for a in assignments:
+        dest = folder / "source" / a
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(Path(template) / "source" / a, dest,
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"))
+    return Course(folder)

@@ -1,0 +1,110 @@
+"""``vaekit release A``: generate the student notebook, and refuse to publish it unless it is right.
+
+The release is first generated and checked in a scratch copy of the course (its own gradebook):
+1. nothing of the solutions or of the hidden tests appears in the student notebook;
+2. the source's solutions, filled into the release, score full marks when autograded;
+3. the blank release scores 0.
+Only then is ``nbgrader generate_assignment`` run in the course itself (``release/<A>/`` and its gradebook).
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import notebooks
+from autograder.course import Course, new_course
+from autograder.grading import Grader, Limits
+
+SOLUTION_STUDENT = "_solucion"
+BLANK_STUDENT = "_en_blanco"
+_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+class ReleaseRefused(RuntimeError):
+    pass
+
+
+@dataclass
+class ReleaseCheck:
+    assignment: str
+    leaks: list[str] = field(default_factory=list)
+    solution_score: tuple[float, float] = (0.0, 0.0)
+    blank_score: tuple[float, float] = (0.0, 0.0)
+    not_full: dict[str, list[float]] = field(default_factory=dict)  # grade_id -> [score, max] for the solution
+    not_zero: dict[str, list[float]] = field(default_factory=dict)  # grade_id -> [score, max] for the blank
+    manual: list[str] = field(default_factory=list)  # grade cells left to manual grading (not checked)
+
+    @property
+    def ok(self) -> bool:
+        return not self.leaks and not self.not_full and not self.not_zero and self.solution_score[1] > 0
+
+    def explain(self) -> str:
+        lines = []
+        for leak in self.leaks:
+            lines.append(f"  ✘ la versión del alumno contiene texto de la solución o de tests ocultos: {leak!r}")
+        for gid, (s, m) in self.not_full.items():
+            lines.append(f"  ✘ la solución no obtiene la nota completa en {gid}: {s:g}/{m:g}")
+        for gid, (s, m) in self.not_zero.items():
+            lines.append(f"  ✘ el cuaderno en blanco obtiene puntos en {gid}: {s:g}/{m:g}")
+        if self.solution_score[1] <= 0:
+            lines.append("  ✘ la tarea no tiene celdas calificables")
+        return "\n".join(lines)
+
+
+def secret_lines(source_nb, min_length: int = 12) -> list[str]:
+    """Non-trivial lines inside solution and hidden-test blocks (and whole markdown solution cells)."""
+    secrets, inside = [], False
+    for cell in source_nb.cells:
+        whole = cell.cell_type == "markdown" and notebooks.is_solution_cell(cell)
+        for line in cell.source.splitlines():
+            s = line.strip()
+            if s.startswith(("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")):
+                inside = True
+            elif s.startswith(("### END SOLUTION", "### END HIDDEN TESTS")):
+                inside = False
+            elif (inside or whole) and len(s) >= min_length and not s.startswith("#"):
+                secrets.append(s)
+        inside = False
+    return secrets
+
+
+def leaks(source_nb, release_nb) -> list[str]:
+    release_lines = {ln.strip() for cell in release_nb.cells for ln in cell.source.splitlines()}
+    found = [s for s in secret_lines(source_nb) if s in release_lines]
+    text = "\n".join(cell.source for cell in release_nb.cells)
+    return found + [m for m in _MARKERS if m in text]
+
+
+def check_release(course: Course, assignment: str, workers: int = 2, limits: Limits | None = None,
+                  scratch: Path | None = None) -> ReleaseCheck:
+    """Generate and check the release of ``assignment`` in a scratch copy of ``course``."""
+    with tempfile.TemporaryDirectory(prefix=f"vaekit-release-{assignment}-", dir=scratch) as tmp:
+        trial = new_course(Path(tmp), (assignment,), template=course.root)
+        trial.nbgrader("generate_assignment", assignment, "--force")
+        check = ReleaseCheck(assignment)
+        check.leaks = leaks(notebooks.read(notebooks.source_path(assignment, trial.root)),
+                            notebooks.read(trial.release_notebook(assignment)))
+        notebooks.write(notebooks.filled_release(assignment, trial.root),
+                        trial.submitted_notebook(SOLUTION_STUDENT, assignment))
+        notebooks.write(notebooks.read(trial.release_notebook(assignment)),
+                        trial.submitted_notebook(BLANK_STUDENT, assignment))
+        results = {r.student: r for r in Grader(trial, assignment, workers, limits).grade_all()}
+        sol, blank = results[SOLUTION_STUDENT], results[BLANK_STUDENT]
+        check.solution_score = (sol.score, sol.max_score)
+        check.blank_score = (blank.score, blank.max_score)
+        check.manual = sol.manual
+        check.not_full = {g: v for g, v in sol.grades.items() if v[0] < v[1] - 1e-9 and g not in sol.manual}
+        check.not_zero = {g: v for g, v in blank.grades.items() if v[0] > 1e-9}
+        if sol.status != "ok":
+            check.not_full.setdefault("(ejecución)", [sol.score, sol.max_score])
+        return check
+
+
+def release(course: Course, assignment: str, workers: int = 2, limits: Limits | None = None) -> ReleaseCheck:
+    """Check, then generate ``release/<A>/<A>.ipynb`` in ``course``; raises ReleaseRefused when a check fails."""
+    check = check_release(course, assignment, workers, limits)
+    if not check.ok:
+        raise ReleaseRefused(f"vaekit release {assignment}: publicación rechazada\n{check.explain()}")
+    course.nbgrader("generate_assignment", assignment, "--force")
+    return check

@@ -1,0 +1,126 @@
+"""The course notebooks through real nbgrader: release regeneration, no leaks, autograde of filled and blank.
+
+Runs in a temporary copy of the course (nbgrader_config.py + source/), never in the repo.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import notebooks as nbs
+
+pytestmark = pytest.mark.slow
+
+REPO = nbs.REPO_ROOT
+HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", "### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _env(course: Path) -> dict:
+    env = dict(os.environ)
+    env.pop("VAEKIT_COURSE_ROOT", None)
+    env.pop("VAEKIT_DB_URL", None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # alembic, jupyter
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["MPLBACKEND"] = "Agg"
+    env.pop("VAEKIT_QUICK", None)
+    return env
+
+
+def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [str(Path(sys.executable).parent / "nbgrader"), *args]
+    proc = subprocess.run(cmd, cwd=course, env=_env(course), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(REPO / "source", root / "source")
+    for assignment in nbs.ASSIGNMENTS:
+        _nbgrader(root, "generate_assignment", assignment, "--force")
+    return root
+
+
+@pytest.mark.parametrize("assignment", nbs.ASSIGNMENTS)
+def test_committed_release_is_what_nbgrader_generates(course, assignment):
+    regenerated = nbs.release_path(assignment, course).read_text(encoding="utf-8")
+    committed = nbs.release_path(assignment, REPO).read_text(encoding="utf-8")
+    assert regenerated == committed, f"release/{assignment} is stale: run `make release` and commit it"
+
+
+@pytest.mark.parametrize("assignment", nbs.ASSIGNMENTS)
+def test_release_has_no_solution_text_nor_hidden_tests(assignment):
+    text = nbs.release_path(assignment, REPO).read_text(encoding="utf-8")
+    for marker in HIDDEN_MARKERS:
+        assert marker not in text
+    release = nbs.read(nbs.release_path(assignment, REPO))
+    release_code = "\n".join(c.source for c in release.cells)
+    source = nbs.read(nbs.source_path(assignment, REPO))
+    for cell in source.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            inside = cell.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+            for line in (ln.strip() for ln in inside.splitlines()):
+                if len(line) > 25:
+                    assert line not in release_code, f"solution line leaked into release: {line!r}"
+        if meta.get("grade") and "### BEGIN HIDDEN TESTS" in cell.source:
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+            for line in (ln.strip() for ln in hidden.splitlines() if ln.strip()):
+                assert line not in release_code, f"hidden test leaked into release: {line!r}"
+    assert "checks." in release_code  # the visible tests stay
+
+
+def _grades(course: Path, assignment: str, student: str) -> dict[str, tuple[float, float]]:
+    """grade_id -> (score, max_score) of every autograded test cell of one submission."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        submission = gb.find_submission_notebook(assignment, assignment, student)
+        return {g.name: (g.score, g.max_score) for g in submission.grades
+                if g.cell_type == "code" and g.auto_score is not None}
+
+
+@pytest.fixture(scope="module")
+def autograded(course):
+    """Submit the filled and the blank release of both assignments and autograde them (one batch each)."""
+    timings = {}
+    for assignment in nbs.ASSIGNMENTS:
+        filled = nbs.filled_release(assignment, course)
+        nbs.write(filled, course / "submitted" / "filled" / assignment / f"{assignment}.ipynb")
+        blank_dir = course / "submitted" / "blank" / assignment
+        blank_dir.mkdir(parents=True)
+        shutil.copy(nbs.release_path(assignment, course), blank_dir / f"{assignment}.ipynb")
+        start = time.perf_counter()
+        _nbgrader(course, "autograde", assignment, "--force")
+        timings[assignment] = time.perf_counter() - start
+    print("autograde wall time (2 submissions each):", {k: round(v, 1) for k, v in timings.items()})
+    return course
+
+
+@pytest.mark.parametrize("assignment", nbs.ASSIGNMENTS)
+def test_filled_solution_gets_full_marks_on_every_autograded_cell(autograded, assignment):
+    grades = _grades(autograded, assignment, "filled")
+    assert grades, "no autograded cells were graded"
+    short = {gid: score for gid, score in grades.items() if score[0] != score[1]}
+    assert not short, f"filled solution lost points: {short}"
+
+
+@pytest.mark.parametrize("assignment", nbs.ASSIGNMENTS)
+def test_blank_release_scores_zero_on_each_autograded_part(autograded, assignment):
+    grades = _grades(autograded, assignment, "blank")
+    expected = {gid for gid, c in nbs.cells_by_grade_id(nbs.read(nbs.source_path(assignment))).items()
+                if c.metadata["nbgrader"].get("grade") and c.cell_type == "code"}
+    assert set(grades) == expected
+    assert all(score == 0 for score, _ in grades.values()), grades
+    autograded_nb = nbformat.read(str(autograded / "autograded" / "blank" / assignment / f"{assignment}.ipynb"), 4)
+    errors = [c for c in autograded_nb.cells if any(o.output_type == "error" for o in c.get("outputs", []))]
+    assert errors  # the stubs raise NotImplementedError: the batch ran through them without crashing
