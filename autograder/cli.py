@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from autograder.course import Course, new_course
-from autograder.grading import Grader, Limits, load_results, summary_table
+from autograder.grading import Grader, Limits, summary_table
 from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
 
 DEMO_MARKER = ".vaekit-demo"
@@ -69,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="release → entregas de ejemplo → calificación → retroalimentación → informe")
     d.add_argument("--folder", type=Path, default=REPO_ROOT / "demo")
     d.add_argument("--assignment", nargs="*", default=["vae_tarea"], choices=ASSIGNMENTS)
+    d.add_argument("--student", nargs="*", default=None, help="solo estas entregas de ejemplo (por defecto, todas)")
     add_limits(d)
 
     sub.add_parser("solutions", help="ejecuta los cuadernos solución completos en solutions/")
@@ -81,8 +82,9 @@ def cmd_release(course: Course, assignment: str, limits: Limits, workers: int) -
 
     print(f"Comprobando la publicación de {assignment} (solución = nota completa, en blanco = 0, sin fugas)…")
     check = release(course, assignment, workers, limits)
-    print(f"  ✔ solución {check.solution_score[0]:g}/{check.solution_score[1]:g} en los tests automáticos; "
-          f"en blanco {check.blank_score[0]:g}; sin texto de soluciones ni tests ocultos")
+    print(f"  ✔ solución {check.automatic[0]:g}/{check.automatic[1]:g} en los tests automáticos "
+          f"({len(check.manual)} celdas de calificación manual); en blanco {check.blank_score[0]:g}; "
+          "sin texto de soluciones ni tests ocultos")
     print(f"  ✔ {course.release_notebook(assignment).relative_to(course.root)} generado")
 
 
@@ -93,9 +95,11 @@ def cmd_grade(course: Course, assignment: str, limits: Limits, workers: int, stu
     return results
 
 
-def submit(course: Course, assignment: str, source: Path) -> list[str]:
+def submit(course: Course, assignment: str, source: Path, only: list[str] | None = None) -> list[str]:
     students = []
     for folder in sorted(Path(source).glob(f"*/{assignment}")):
+        if only and folder.parent.name not in only:
+            continue
         dest = course.submitted / folder.parent.name / assignment
         if dest.exists():
             shutil.rmtree(dest)
@@ -104,7 +108,7 @@ def submit(course: Course, assignment: str, source: Path) -> list[str]:
     return students
 
 
-def cmd_demo(folder: Path, assignments: list[str], limits: Limits, workers: int) -> None:
+def cmd_demo(folder: Path, assignments: list[str], limits: Limits, workers: int, only=None) -> None:
     folder = Path(folder).resolve()
     if folder.exists():
         if not (folder / DEMO_MARKER).exists():
@@ -118,7 +122,7 @@ def cmd_demo(folder: Path, assignments: list[str], limits: Limits, workers: int)
         print(f"\n=== {a}: 1/5 publicar ===")
         cmd_release(course, a, limits, workers)
         print(f"\n=== {a}: 2/5 entregas de ejemplo ===")
-        students = submit(course, a, REPO_ROOT / "examples" / "submitted")
+        students = submit(course, a, REPO_ROOT / "examples" / "submitted", only)
         print(f"{len(students)} entregas copiadas a {course.submitted.relative_to(course.root)}/")
         print(f"\n=== {a}: 3/5 calificar ({workers} a la vez) ===")
         results = Grader(course, a, workers, limits).grade_all()
@@ -150,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         solutions_main()
         return 0
     if args.command == "demo":
-        cmd_demo(args.folder, args.assignment, limits_of(args), args.workers)
+        cmd_demo(args.folder, args.assignment, limits_of(args), args.workers, args.student)
         return 0
     course = Course(args.course)
     try:

@@ -36,8 +36,10 @@ class Example:
 
 
 def added_cell(source: str):
-    """A code cell a student added (no nbgrader metadata)."""
-    return nbformat.v4.new_code_cell(source)
+    """A code cell a student added (no nbgrader metadata); a fixed cell id keeps the examples reproducible."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = "celda-del-alumno"
+    return cell
 
 
 def insert_after_data(nb, cell) -> None:

@@ -34,6 +34,7 @@ class ReleaseCheck:
     not_full: dict[str, list[float]] = field(default_factory=dict)  # grade_id -> [score, max] for the solution
     not_zero: dict[str, list[float]] = field(default_factory=dict)  # grade_id -> [score, max] for the blank
     manual: list[str] = field(default_factory=list)  # grade cells left to manual grading (not checked)
+    automatic: tuple[float, float] = (0.0, 0.0)  # the solution's (score, max) over automatically graded cells
 
     @property
     def ok(self) -> bool:
@@ -85,6 +86,8 @@ def check_release(course: Course, assignment: str, workers: int = 2, limits: Lim
         check = ReleaseCheck(assignment)
         check.leaks = leaks(notebooks.read(notebooks.source_path(assignment, trial.root)),
                             notebooks.read(trial.release_notebook(assignment)))
+        if check.leaks:  # refused already: no need to grade
+            return check
         notebooks.write(notebooks.filled_release(assignment, trial.root),
                         trial.submitted_notebook(SOLUTION_STUDENT, assignment))
         notebooks.write(notebooks.read(trial.release_notebook(assignment)),
@@ -94,6 +97,8 @@ def check_release(course: Course, assignment: str, workers: int = 2, limits: Lim
         check.solution_score = (sol.score, sol.max_score)
         check.blank_score = (blank.score, blank.max_score)
         check.manual = sol.manual
+        auto = [v for g, v in sol.grades.items() if g not in sol.manual]
+        check.automatic = (sum(v[0] for v in auto), sum(v[1] for v in auto))
         check.not_full = {g: v for g, v in sol.grades.items() if v[0] < v[1] - 1e-9 and g not in sol.manual}
         check.not_zero = {g: v for g, v in blank.grades.items() if v[0] > 1e-9}
         if sol.status != "ok":

@@ -6,6 +6,8 @@ The run happens in ``solutions/<A>/`` (so the homework's ``vae_tarea.weights.h5`
 ``NBGRADER_EXECUTION`` unset: the full training (30 epochs). ``--quick`` sets ``VAEKIT_QUICK=1`` (seconds, for
 trying the pipeline). Figures of cells tagged with metadata ``vaekit_figure`` are also written as PNG beside the
 notebook: ``<name>.png``, ``<name>_2.png``, …
+``--reuse-weights`` makes the homework load an existing ``solutions/vae_tarea/vae_tarea.weights.h5`` (the committed
+one was trained 30 epochs with the same networks by ``vae_lib.VAE`` on a GPU; ``training_history.json`` holds its curves).
 """
 from __future__ import annotations
 
@@ -41,13 +43,15 @@ def save_figures(nb, folder: Path) -> list[Path]:
     return written
 
 
-def execute(assignment: str, quick: bool = False, root: Path = REPO_ROOT) -> Path:
+def execute(assignment: str, quick: bool = False, reuse_weights: bool = False, root: Path = REPO_ROOT) -> Path:
     folder = solutions_dir(assignment, root)
     folder.mkdir(parents=True, exist_ok=True)
     nb = read(source_path(assignment, root))
     env_backup = dict(os.environ)
     os.environ.pop("NBGRADER_EXECUTION", None)
     os.environ.pop("VAEKIT_REUSE_WEIGHTS", None)
+    if reuse_weights:
+        os.environ["VAEKIT_REUSE_WEIGHTS"] = "1"
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend, so figures land in the notebook
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if quick:
@@ -71,9 +75,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS), choices=list(ASSIGNMENTS) + [[]])
     parser.add_argument("--quick", action="store_true", help="VAEKIT_QUICK=1: short training, to try the pipeline")
+    parser.add_argument("--reuse-weights", action="store_true",
+                        help="VAEKIT_REUSE_WEIGHTS=1: the homework loads solutions/vae_tarea/vae_tarea.weights.h5 "
+                             "when present instead of training 30 epochs")
     args = parser.parse_args(argv)
     for assignment in args.assignments or ASSIGNMENTS:
-        print(execute(assignment, quick=args.quick))
+        print(execute(assignment, quick=args.quick, reuse_weights=args.reuse_weights))
     return 0
 
 

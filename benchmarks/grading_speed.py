@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -40,15 +42,19 @@ def run(n: int = 4, workers: int = 2, assignment: str = "vae_tarea") -> dict:
         for s in students:
             shutil.copytree(REPO / "examples" / "submitted" / s / assignment, course.submitted / s / assignment)
 
-        start = time.monotonic()
+        load_before = os.getloadavg()[0]
+        cpu0, start = children_cpu(), time.monotonic()
         proc = course.nbgrader("autograde", assignment, "--force", check=False)
         serial = time.monotonic() - start
+        serial_cpu = children_cpu() - cpu0
         serial_scores = _scores(course, assignment, students)
         shutil.rmtree(course.autograded)
 
-        start = time.monotonic()
+        cpu0, start = children_cpu(), time.monotonic()
         results = Grader(course, assignment, workers, Limits()).grade_all(students)
         parallel = time.monotonic() - start
+        parallel_cpu = children_cpu() - cpu0
+        load_after = os.getloadavg()[0]
         parallel_scores = {r.student: r.score for r in results}
 
     return {
@@ -61,7 +67,18 @@ def run(n: int = 4, workers: int = 2, assignment: str = "vae_tarea") -> dict:
         "speedup": round(serial / parallel, 2),
         "wall_per_submission_s": round(parallel / len(students), 1),
         "same_scores": serial_scores == parallel_scores,
+        # CPU seconds (user+sys of every finished descendant: graders and kernels). On a shared machine the wall
+        # times depend on the other load; the CPU seconds do not.
+        "serial_cpu_s": round(serial_cpu, 1),
+        "parallel_cpu_s": round(parallel_cpu, 1),
+        "cpu_cores": os.cpu_count(),
+        "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
     }
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _scores(course, assignment, students) -> dict[str, float]:
@@ -83,6 +100,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  aceleración                 : {result['speedup']:.2f}x  (objetivo >= 1.8x)")
     print(f"  tiempo por entrega          : {result['wall_per_submission_s']:.1f} s  (objetivo <= 30 s)")
     print(f"  mismas notas                : {result['same_scores']}")
+    print(f"  CPU (serie / paralelo)      : {result['serial_cpu_s']:.1f} s / {result['parallel_cpu_s']:.1f} s "
+          f"en {result['cpu_cores']} núcleos; carga media {result['load_average_before_after']}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1) + "\n")

@@ -3,7 +3,8 @@
 train_speed.py (vae_lib's conv VAE vs the keras.io example) always; grading_speed.py when it exists.
 Each runs in its own process (so one's threads and memory do not disturb the other); results also land
 in benchmarks/results/*.json. Pin to one core for stable timings with BENCH_PIN=1 (uses `taskset -c 0`).
-Extra arguments for train_speed.py can be passed in BENCH_TRAIN_ARGS (e.g. "--images 60000 --epochs 5").
+Extra arguments for train_speed.py can be passed in BENCH_TRAIN_ARGS (e.g. "--images 60000 --epochs 5");
+BENCH_ONLY=train_speed (or grading_speed) runs just that one.
 """
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def main() -> int:
     benchmarks = [(HERE / "train_speed.py", shlex.split(os.environ.get("BENCH_TRAIN_ARGS", "")))]
     if (HERE / "grading_speed.py").is_file():
         benchmarks.append((HERE / "grading_speed.py", []))
+    only = os.environ.get("BENCH_ONLY")
+    if only:
+        benchmarks = [(script, extra) for script, extra in benchmarks if script.stem == only]
     failures = 0
     for script, extra in benchmarks:
         print(f"== {script.name} ==", flush=True)

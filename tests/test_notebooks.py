@@ -19,6 +19,7 @@ from autograder import notebooks as nbs
 pytestmark = pytest.mark.slow
 
 REPO = nbs.REPO_ROOT
+SOLUTION_WEIGHTS = REPO / "solutions" / "vae_tarea" / "vae_tarea.weights.h5"
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", "### BEGIN SOLUTION", "### END SOLUTION")
 
 
@@ -99,6 +100,9 @@ def autograded(course):
         blank_dir = course / "submitted" / "blank" / assignment
         blank_dir.mkdir(parents=True)
         shutil.copy(nbs.release_path(assignment, course), blank_dir / f"{assignment}.ipynb")
+        if assignment == "vae_tarea":  # a student who submits the weights of the full 30-epoch run with the notebook
+            nbs.write(filled, course / "submitted" / "with_weights" / assignment / f"{assignment}.ipynb")
+            shutil.copy(SOLUTION_WEIGHTS, course / "submitted" / "with_weights" / assignment / SOLUTION_WEIGHTS.name)
         start = time.perf_counter()
         _nbgrader(course, "autograde", assignment, "--force")
         timings[assignment] = time.perf_counter() - start
@@ -124,3 +128,14 @@ def test_blank_release_scores_zero_on_each_autograded_part(autograded, assignmen
     autograded_nb = nbformat.read(str(autograded / "autograded" / "blank" / assignment / f"{assignment}.ipynb"), 4)
     errors = [c for c in autograded_nb.cells if any(o.output_type == "error" for o in c.get("outputs", []))]
     assert errors  # the stubs raise NotImplementedError: the batch ran through them without crashing
+
+
+def test_homework_graded_with_the_submitted_full_run_weights(autograded):
+    """Weights saved next to the notebook are loaded instead of retraining, and the checks say so; the
+    full-model checks (reference classifier) then apply and pass."""
+    grades = _grades(autograded, "vae_tarea", "with_weights")
+    assert grades and all(score == max_score for score, max_score in grades.values()), grades
+    nb = nbformat.read(str(autograded / "autograded" / "with_weights" / "vae_tarea" / "vae_tarea.ipynb"), 4)
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Modelo: pesos del entrenamiento completo (vae_tarea.weights.h5)" in text
+    assert "✔ el clasificador de referencia reconoce las muestras" in text

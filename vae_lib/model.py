@@ -4,8 +4,9 @@ Loss per batch: mean over the batch of [reconstruction (BCE or MSE, summed over 
 (summed over latent dims)]. `fit`/`evaluate` report `loss`, `reconstruction_loss`, `kl_loss`
 (each a mean over examples; `loss = reconstruction_loss + beta * kl_loss`).
 
-Backend note: everything except the gradient step is written with `keras.ops`; `train_step` uses
-TensorFlow's GradientTape (the course's backend). Other backends raise a clear error when training.
+Backend note: the loss is written with `keras.ops`; only the gradient step is backend-specific
+(TensorFlow GradientTape — the course's backend —, PyTorch autograd, JAX stateless value_and_grad), as in
+the Keras guides "Customizing what happens in fit()".
 """
 from __future__ import annotations
 
@@ -100,23 +101,85 @@ class VAE(keras.Model):
     def _images(data):
         return data[0] if isinstance(data, (tuple, list)) else data
 
-    def train_step(self, data):
-        if keras.backend.backend() != "tensorflow":
-            raise NotImplementedError(
-                "vae_lib.VAE.train_step uses the TensorFlow backend (KERAS_BACKEND=tensorflow)."
-            )
+    # -- training / evaluation steps, one per backend ----------------------------------------------
+    # The loss itself (`_batch_losses`) is backend-neutral; only taking the gradient differs. JAX's
+    # trainer calls train_step(state, data) / test_step(state, data), the others train_step(data).
+    def train_step(self, *args):
+        backend = keras.backend.backend()
+        if backend == "jax":
+            return self._jax_train_step(*args)
+        if backend == "torch":
+            return self._torch_train_step(*args)
+        if backend != "tensorflow":
+            raise NotImplementedError(f"vae_lib.VAE cannot train on the {backend!r} backend")
         import tensorflow as tf
 
-        x = self._images(data)
+        x = self._images(args[0])
         with tf.GradientTape() as tape:
             total, recon, kl = self._batch_losses(x, training=True)
         grads = tape.gradient(total, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self._update_metrics(total, recon, kl)
 
-    def test_step(self, data):
-        total, recon, kl = self._batch_losses(self._images(data), training=False)
+    def test_step(self, *args):
+        if keras.backend.backend() == "jax":
+            return self._jax_test_step(*args)
+        total, recon, kl = self._batch_losses(self._images(args[0]), training=False)
         return self._update_metrics(total, recon, kl)
+
+    def _torch_train_step(self, data):
+        import torch
+
+        x = self._images(data)
+        self.zero_grad()
+        total, recon, kl = self._batch_losses(x, training=True)
+        total.backward()
+        weights = list(self.trainable_weights)
+        with torch.no_grad():
+            self.optimizer.apply([w.value.grad for w in weights], weights)
+        return self._update_metrics(total, recon, kl)
+
+    def _jax_losses(self, trainable_values, non_trainable_values, x, training):
+        """Stateless loss for JAX: returns (total, (recon, kl, new non-trainable values))."""
+        mapping = list(zip(self.trainable_variables, trainable_values))
+        mapping += list(zip(self.non_trainable_variables, non_trainable_values))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            total, recon, kl = self._batch_losses(x, training=training)
+        updated = []
+        for variable, value in zip(self.non_trainable_variables, non_trainable_values):
+            new_value = scope.get_current_value(variable)  # e.g. the Sampling seed state
+            updated.append(value if new_value is None else new_value)
+        return total, (recon, kl, updated)
+
+    def _jax_metrics(self, metrics_values, values):
+        logs, new_values, offset = {}, [], 0
+        for metric, value in zip(self.metrics, values):
+            count = len(metric.variables)
+            state = metric.stateless_update_state(metrics_values[offset: offset + count], value)
+            logs[metric.name] = metric.stateless_result(state)
+            new_values += list(state)
+            offset += count
+        return logs, new_values
+
+    def _jax_train_step(self, state, data):
+        import jax
+
+        trainable_values, non_trainable_values, optimizer_values, metrics_values = state
+        grad_fn = jax.value_and_grad(self._jax_losses, has_aux=True)
+        (total, (recon, kl, non_trainable_values)), grads = grad_fn(
+            trainable_values, non_trainable_values, self._images(data), True
+        )
+        trainable_values, optimizer_values = self.optimizer.stateless_apply(optimizer_values, grads, trainable_values)
+        logs, metrics_values = self._jax_metrics(metrics_values, (total, recon, kl))
+        return logs, (trainable_values, non_trainable_values, optimizer_values, metrics_values)
+
+    def _jax_test_step(self, state, data):
+        trainable_values, non_trainable_values, metrics_values = state
+        total, (recon, kl, non_trainable_values) = self._jax_losses(
+            trainable_values, non_trainable_values, self._images(data), False
+        )
+        logs, metrics_values = self._jax_metrics(metrics_values, (total, recon, kl))
+        return logs, (trainable_values, non_trainable_values, metrics_values)
 
     # -- serialization ----------------------------------------------------------------------------
     def get_config(self):

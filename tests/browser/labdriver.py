@@ -65,7 +65,7 @@ class LabServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> "LabServer":
+    def start(self, timeout: float = 120.0) -> "LabServer":
         home = self.root.parent / "jupyter-home"
         config_dir = home / "config"
         # The "Jupyter news?" pop-up would cover the notebook; only the page config can switch it off.
@@ -92,12 +92,12 @@ class LabServer:
         # ipykernel only picks the inline backend when MPLBACKEND is unset; `make` exports Agg for the other tests.
         env.pop("MPLBACKEND", None)
         self.log_path = self.root.parent / "jupyter-lab.log"
-        log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [str(VENV_BIN / "jupyter-lab"), "--no-browser", "--allow-root", "--ip=127.0.0.1",
              f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={self.root}", "--LabApp.news_url=None"],
-            cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -119,6 +119,8 @@ class LabServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
 
     def api(self, method: str, path: str):
         req = urllib.request.Request(f"{self.url}{path}", method=method,
@@ -176,7 +178,7 @@ class StudentLab:
         return self.panel.locator(".jp-Notebook .jp-Cell.jp-CodeCell")
 
     # -- actions ----------------------------------------------------------------------------------------------------
-    def open(self, relpath: str, timeout_ms: float = 90_000) -> None:
+    def open(self, relpath: str, timeout_ms: float = 300_000) -> None:
         """Open the notebook (path relative to the served folder) and wait until its kernel is connected and idle."""
         self.page.goto(self.server.notebook_url(relpath, self.workspace))
         self.panel.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=timeout_ms)

@@ -151,7 +151,7 @@ def test_release_notebook_runs_until_the_stubs(student, lab_root, assignment):
     silent = [c.grade_id for c in grade_cells if c.index not in raised]
     assert not silent, f"grade cells that did not flag the unimplemented parts: {silent}"
     student.screenshot(f"{assignment}-1-release-stub-error", student.code_cells.nth(raised[0]))
-    student.screenshot(f"{assignment}-1-release-after-run-all")
+    student.screenshot(f"{assignment}-1-release-after-running-everything")
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
