@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--n", type=int, default=4)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--assignment", default="vae_tarea")
-    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "grading_speed.json")
     args = p.parse_args(argv)
     result = run(args.n, args.workers, args.assignment)
     print(f"Calificación de {result['submissions']} entregas de {result['assignment']}:")

@@ -249,8 +249,8 @@ class StudentLab:
         return dialog
 
     def image_output(self, index: int):
-        """The first output of code cell ``index`` that shows an image (a figure)."""
-        return self.code_cells.nth(index).locator(".jp-OutputArea-output:has(img)").first
+        """The first figure (image) in the outputs of code cell ``index``."""
+        return self.code_cells.nth(index).locator(".jp-OutputArea-output img").first
 
     def scroll_dialog_to_end(self, dialog) -> None:
         """Scroll the dialog's scrollable parts to their end, where a traceback's message is."""
@@ -261,5 +261,17 @@ class StudentLab:
         """Save a PNG of the page (or of one element) as test-output/browser/<name>.png."""
         self.screenshot_dir.mkdir(parents=True, exist_ok=True)
         path = self.screenshot_dir / f"{name}.png"
-        (locator or self.page).screenshot(path=str(path))
+        if locator is None:
+            self.page.screenshot(path=str(path))
+            return path
+        # A tall figure is clipped by the viewport (and covered by the toolbar): grow the window while taking it.
+        viewport = self.page.viewport_size
+        locator.scroll_into_view_if_needed()
+        height = int((locator.bounding_box() or {}).get("height", 0))
+        if height + 300 > viewport["height"]:
+            self.page.set_viewport_size({"width": viewport["width"], "height": height + 300})
+        try:
+            locator.screenshot(path=str(path))
+        finally:
+            self.page.set_viewport_size(viewport)
         return path
