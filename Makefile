@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) data
 
 data: $(STAMP)
-	@$(PY) -m vae_lib.data stage "$(VAE_DATA_DIR)"
+	@$(PY) -m vae_lib stage "$(VAE_DATA_DIR)"
 
 # Debian's chromium for the JupyterLab browser tests (Playwright drives it; no browser download).
 browser:

@@ -17,6 +17,8 @@ c.CourseDirectory.db_url = os.environ.get("VAEKIT_DB_URL", _default_db)
 # Grading mode trains for seconds, never the full homework; a cell that runs longer is interrupted.
 c.Execute.timeout = int(os.environ.get("VAEKIT_CELL_TIMEOUT", "180"))
 c.Execute.interrupt_on_timeout = True
+# A kernel that imports TensorFlow on a loaded 2-core machine can take over nbclient's default 60 s to start.
+c.Execute.startup_timeout = int(os.environ.get("VAEKIT_STARTUP_TIMEOUT", "180"))
 
 # Student stubs, in Spanish.
 c.ClearSolutions.code_stub = {"python": "# TU CÓDIGO AQUÍ\nraise NotImplementedError(\"Completa esta función\")"}

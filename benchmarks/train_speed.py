@@ -176,7 +176,9 @@ def run(images=10_000, epochs=3, repeats=2, latent_dim=2, seed=0, verbose=True):
         "keras_io_test_loss": statistics.median(r["test_loss"] for r in runs["keras_io"]),
         "runs": runs,
     }
-    summary["target_met"] = bool(summary["speed_ratio_median"] >= 1.5
+    # Conservative: both the wall-clock and the CPU-time ratio must reach 1.5 (wall clock alone is noisy on
+    # shared VMs), at an equal or lower held-out loss.
+    summary["target_met"] = bool(min(summary["speed_ratio_median"], summary["cpu_time_ratio_median"]) >= 1.5
                                  and summary["vae_lib_test_loss"] <= summary["keras_io_test_loss"])
     return summary
 
@@ -190,10 +192,10 @@ def report(summary) -> str:
         f"  keras.io example           : {summary['keras_io_images_per_s']:8.0f} images/s, "
         f"test loss {summary['keras_io_test_loss']:.2f}\n"
         f"  speed ratio (median)       : {summary['speed_ratio_median']:.2f}x  "
-        f"(per pair {', '.join(f'{r:.2f}' for r in summary['speed_ratios'])}); target >= 1.5x at equal or better "
-        f"loss: {'MET' if summary['target_met'] else 'NOT MET'}\n"
+        f"(per pair {', '.join(f'{r:.2f}' for r in summary['speed_ratios'])})\n"
         f"  CPU-time ratio (median)    : {summary['cpu_time_ratio_median']:.2f}x  (images per CPU-second of the "
-        f"process; robust when other processes share the cores)"
+        f"process; robust when other processes share the cores)\n"
+        f"  target >= 1.5x (wall and CPU time) at equal or better loss: {'MET' if summary['target_met'] else 'NOT MET'}"
     )
 
 
