@@ -27,9 +27,12 @@ c.ClearSolutions.text_stub = "ESCRIBE AQUÍ TU RESPUESTA"
 # A deleted grade cell is restored (and graded) instead of silently becoming "needs manual grade".
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback never shows hidden tests (nbgrader shows them verbatim by default).
+# Feedback never shows hidden tests (nbgrader shows them verbatim by default): ClearHiddenTests clears the
+# cells' sources, ShortenHiddenTestTracebacks cuts a failing hidden test's traceback (which quotes its lines)
+# down to the Spanish diagnosis.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.ShortenHiddenTestTracebacks",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

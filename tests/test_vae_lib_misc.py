@@ -19,6 +19,7 @@ from vae_lib import (  # noqa: E402
     plot_manifold,
     sample_quality,
     seed_everything,
+    tile_images,
 )
 
 
@@ -39,6 +40,16 @@ def test_plots_return_figures_and_save_png(tmp_path, mnist_small):
     saved = tmp_path / "direct.png"
     plot_image_grid(x[:4], path=saved)
     assert saved.stat().st_size > 1000
+
+
+def test_tile_images_places_each_image_row_major(mnist_small):
+    x, _ = mnist_small
+    mosaic = tile_images(x[:7], n_cols=3, gap=2)
+    assert mosaic.shape == (3 * 30 - 2, 3 * 30 - 2)
+    np.testing.assert_array_equal(mosaic[0:28, 30:58], x[1, ..., 0])  # row 0, column 1
+    np.testing.assert_array_equal(mosaic[60:88, 0:28], x[6, ..., 0])  # row 2, column 0
+    assert np.all(mosaic[28:30, :] == 1.0)  # white gap between rows
+    assert np.all(mosaic[60:88, 30:] == 1.0)  # the two empty slots stay white
 
 
 def test_device_summary_names_backend_and_devices():

@@ -27,7 +27,7 @@ from vae_lib.generation import (
 from vae_lib.losses import bce_from_logits, kl_divergence, reconstruction_loss
 from vae_lib.model import VAE
 from vae_lib.networks import build_conv_decoder, build_conv_encoder, build_dense_decoder, build_dense_encoder
-from vae_lib.plotting import plot_history, plot_image_grid, plot_interpolation, plot_latent_scatter, plot_manifold
+from vae_lib.plotting import plot_history, plot_image_grid, plot_interpolation, plot_latent_scatter, plot_manifold, tile_images
 from vae_lib.sampling import Sampling
 from vae_lib.seeding import grading_mode, seed_everything
 
@@ -40,6 +40,6 @@ __all__ = [
     "importance_weighted_elbo",
     "build_classifier", "train_classifier", "load_classifier", "sample_quality",
     "load_dataset", "dataset_source", "DataNotFoundError",
-    "plot_image_grid", "plot_interpolation", "plot_latent_scatter", "plot_manifold", "plot_history",
+    "plot_image_grid", "plot_interpolation", "plot_latent_scatter", "plot_manifold", "plot_history", "tile_images",
     "device_summary", "configure_devices", "seed_everything", "grading_mode",
 ]

@@ -19,19 +19,39 @@ def _as_images(images):
     return images[..., 0] if images.ndim == 4 else images
 
 
+def tile_images(images, n_cols=10, gap=2):
+    """Images `(n, h, w[, 1])` tiled row-major into one array `(rows·(h+gap)-gap, cols·(w+gap)-gap)`, gaps white."""
+    images = _as_images(images)
+    n, h, w = images.shape
+    n_cols = max(1, min(n_cols, n))
+    n_rows = math.ceil(n / n_cols)
+    mosaic = np.ones((n_rows * (h + gap) - gap, n_cols * (w + gap) - gap), dtype="float32")
+    for i, image in enumerate(images):
+        r, c = divmod(i, n_cols)
+        mosaic[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = image
+    return mosaic
+
+
 def plot_image_grid(images, n_cols=10, titles=None, title=None, path=None):
-    """Images `(n, 28, 28[, 1])` in [0, 1] on a grid with `n_cols` columns (optional per-image titles)."""
+    """Images `(n, 28, 28[, 1])` in [0, 1] on a grid with `n_cols` columns (optional per-image titles).
+
+    Without titles the grid is drawn as one tiled image (fast even for 100 images); with titles, one axis each.
+    """
     images = _as_images(images)
     n = len(images)
     n_cols = max(1, min(n_cols, n))
     n_rows = math.ceil(n / n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.2 * n_cols, 1.2 * n_rows + (0.4 if title else 0)),
-                             squeeze=False)
-    for i, ax in enumerate(axes.flat):
+    figsize = (1.2 * n_cols, 1.2 * n_rows + (0.4 if title else 0))
+    if titles is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        ax.imshow(tile_images(images, n_cols), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
         ax.axis("off")
-        if i < n:
-            ax.imshow(images[i], cmap="gray", vmin=0.0, vmax=1.0)
-            if titles is not None:
+    else:
+        fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize, squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.axis("off")
+            if i < n:
+                ax.imshow(images[i], cmap="gray", vmin=0.0, vmax=1.0)
                 ax.set_title(str(titles[i]), fontsize=8)
     if title:
         fig.suptitle(title)
