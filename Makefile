@@ -53,7 +53,7 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not browser"
 
 demo: setup
-	$(PY) -m autograder.cli demo
+	$(PY) -m autograder.cli demo --cell-timeout 90
 
 bench: setup
 	$(PY) benchmarks/run.py
