@@ -149,3 +149,29 @@ def grade(title: str, subchecks: list[SubCheck], points: float, note: str | None
 def close(a, b, rtol=0.05, atol=1e-6) -> bool:
     a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def built_once(build, *args):
+    """A function returning `build(*args)`, built on the first call and reused after (one student model per check)."""
+    cache = {}
+
+    def get():
+        if "value" not in cache:
+            cache["value"] = build(*args)
+        return cache["value"]
+
+    return get
+
+
+def returns_keras_model(get_model, builder_name: str):
+    """Sub-check: the student's builder returns a `keras.Model`."""
+
+    def run():
+        import keras
+
+        model = get_model()
+        if not isinstance(model, keras.Model):
+            return f"{builder_name} devuelve {type(model).__name__}; debe devolver un keras.Model"
+
+    return run
+

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks._framework import SubCheck, grade, seed, to_numpy
+from autograder.checks._framework import SubCheck, built_once, grade, returns_keras_model, seed, to_numpy
 from autograder.checks.encoder import _all_layers
 
 
@@ -12,16 +12,8 @@ def check(build_decoder, points: float = 1.0, latent_dim: int = 10, seed_value: 
 
     seed(seed_value)
     z = np.random.default_rng(seed_value).normal(0.0, 1.0, (8, latent_dim)).astype("float32")
-    state = {}
-
-    def model():
-        if "decoder" not in state:
-            state["decoder"] = build_decoder(latent_dim)
-        return state["decoder"]
-
-    def is_model():
-        if not isinstance(model(), keras.Model):
-            return f"build_decoder devuelve {type(model()).__name__}; debe devolver un keras.Model"
+    model = built_once(build_decoder, latent_dim)
+    is_model = returns_keras_model(model, "build_decoder")
 
     def output_shape():
         shape = tuple(to_numpy(model()(z)).shape)

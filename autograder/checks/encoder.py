@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks._framework import SubCheck, grade, seed, to_numpy
+from autograder.checks._framework import SubCheck, built_once, grade, returns_keras_model, seed, to_numpy
 
 
 def check(build_encoder, points: float = 1.0, latent_dim: int = 3, convolutional: bool = False,
@@ -14,16 +14,8 @@ def check(build_encoder, points: float = 1.0, latent_dim: int = 3, convolutional
 
     seed(seed_value)
     x = np.random.default_rng(seed_value).uniform(0.0, 1.0, (8, 28, 28, 1)).astype("float32")
-    state = {}
-
-    def model():
-        if "encoder" not in state:
-            state["encoder"] = build_encoder(latent_dim)
-        return state["encoder"]
-
-    def is_model():
-        if not isinstance(model(), keras.Model):
-            return f"build_encoder devuelve {type(model()).__name__}; debe devolver un keras.Model"
+    model = built_once(build_encoder, latent_dim)
+    is_model = returns_keras_model(model, "build_encoder")
 
     def outputs():
         out = model()(x)
