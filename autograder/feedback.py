@@ -15,7 +15,7 @@ from traitlets import Bool
 
 from autograder.course import Course
 from autograder.grading import STATUS_TEXT, load_results
-from autograder.notebooks import read
+from autograder.notebooks import lines_inside_markers, read
 
 BANNER_MARK = "<!-- vaekit-banner -->"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
@@ -45,19 +45,9 @@ FEEDBACK_PREPROCESSORS = [
 
 
 def hidden_test_lines(course: Course, assignment: str) -> list[str]:
-    """The non-trivial lines of every hidden-test block in the source notebook."""
-    nb = read(course.root / "source" / assignment / f"{assignment}.ipynb")
-    lines, inside = [], False
-    for cell in nb.cells:
-        for line in cell.source.splitlines():
-            stripped = line.strip()
-            if stripped.startswith("### BEGIN HIDDEN TESTS"):
-                inside = True
-            elif stripped.startswith("### END HIDDEN TESTS"):
-                inside = False
-            elif inside and len(stripped) > 8 and not stripped.startswith("#"):
-                lines.append(stripped)
-    return lines
+    """The non-trivial lines (over 8 characters) of every hidden-test block in the source notebook."""
+    source = read(course.root / "source" / assignment / f"{assignment}.ipynb")
+    return lines_inside_markers(source, blocks=("HIDDEN TESTS",), min_length=9)
 
 
 def page_text(page: str) -> str:

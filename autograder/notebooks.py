@@ -53,6 +53,27 @@ def strip_solution_markers(source: str) -> str:
     return "\n".join(lines)
 
 
+def lines_inside_markers(nb, blocks=("SOLUTION", "HIDDEN TESTS"), min_length: int = 1,
+                         whole_solution_markdown: bool = False) -> list[str]:
+    """Stripped, non-comment lines of at least ``min_length`` characters inside the nbgrader regions
+    ``### BEGIN <block>`` … ``### END <block>`` (and, optionally, every line of markdown solution cells)."""
+    begins = tuple(f"### BEGIN {block}" for block in blocks)
+    ends = tuple(f"### END {block}" for block in blocks)
+    found = []
+    for cell in nb.cells:
+        whole = whole_solution_markdown and cell.cell_type == "markdown" and is_solution_cell(cell)
+        inside = False
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if stripped.startswith(begins):
+                inside = True
+            elif stripped.startswith(ends):
+                inside = False
+            elif (inside or whole) and len(stripped) >= min_length and not stripped.startswith("#"):
+                found.append(stripped)
+    return found
+
+
 def solutions_of(assignment: str, root: Path = REPO_ROOT) -> dict[str, str]:
     """grade_id -> solution text (markers stripped) for every solution cell of the source notebook."""
     nb = read(source_path(assignment, root))

@@ -55,19 +55,7 @@ class ReleaseCheck:
 
 def secret_lines(source_nb, min_length: int = 12) -> list[str]:
     """Non-trivial lines inside solution and hidden-test blocks (and whole markdown solution cells)."""
-    secrets, inside = [], False
-    for cell in source_nb.cells:
-        whole = cell.cell_type == "markdown" and notebooks.is_solution_cell(cell)
-        for line in cell.source.splitlines():
-            s = line.strip()
-            if s.startswith(("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")):
-                inside = True
-            elif s.startswith(("### END SOLUTION", "### END HIDDEN TESTS")):
-                inside = False
-            elif (inside or whole) and len(s) >= min_length and not s.startswith("#"):
-                secrets.append(s)
-        inside = False
-    return secrets
+    return notebooks.lines_inside_markers(source_nb, min_length=min_length, whole_solution_markdown=True)
 
 
 def leaks(source_nb, release_nb) -> list[str]:
