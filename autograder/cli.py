@@ -8,7 +8,9 @@
     vaekit [--course DIR] submit A [--from examples/submitted]   copy example submissions into submitted/
     vaekit examples                          rewrite examples/ (python -m autograder.examples)
     vaekit demo [--folder demo] [--assignment A]   release → submit → grade → feedback → report, then the grade table
-    vaekit solutions                         execute the solution notebooks in full into solutions/
+    vaekit solutions [A ...] [--quick] [--reuse-weights] [--out DIR]   execute the solution notebooks into solutions/
+
+A user-facing failure (``VaekitError``, a refused release, a failed nbgrader command) prints one line and exits 1.
 """
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+from autograder import solutions
 from autograder.course import Course, new_course
+from autograder.errors import VaekitError
 from autograder.grading import Grader, Limits, summary_table
 from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
 
@@ -38,41 +42,46 @@ def limits_of(args) -> Limits:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vaekit", description="Flujo de calificación de la Clase 157 (VAE).")
+    tarea = {"choices": ASSIGNMENTS, "help": "la tarea (" + " o ".join(ASSIGNMENTS) + ")"}
     p.add_argument("--course", type=Path, default=Path.cwd(), help="raíz del curso (carpeta con nbgrader_config.py)")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("release", help="genera la versión del alumno y la comprueba")
-    r.add_argument("assignment", choices=ASSIGNMENTS)
+    r.add_argument("assignment", **tarea)
     add_limits(r)
 
     g = sub.add_parser("grade", help="califica todas las entregas de submitted/")
-    g.add_argument("assignment", choices=ASSIGNMENTS)
-    g.add_argument("--student", nargs="*", default=None)
+    g.add_argument("assignment", **tarea)
+    g.add_argument("--student", nargs="*", default=None, help="solo estas entregas (por defecto, todas)")
     add_limits(g)
 
     f = sub.add_parser("feedback", help="retroalimentación HTML por estudiante")
-    f.add_argument("assignment", choices=ASSIGNMENTS)
-    f.add_argument("--student", default=None)
+    f.add_argument("assignment", **tarea)
+    f.add_argument("--student", default=None, help="solo este estudiante (por defecto, todos los calificados)")
 
     e = sub.add_parser("export", help="CSV de notas (columnas de nbgrader)")
-    e.add_argument("--to", type=Path, default=None)
+    e.add_argument("--to", type=Path, default=None, metavar="ARCHIVO",
+                   help="archivo CSV de salida (por defecto, grades.csv en la raíz del curso)")
 
     rep = sub.add_parser("report", help="histograma y tasa de aprobación por test")
-    rep.add_argument("assignment", choices=ASSIGNMENTS)
+    rep.add_argument("assignment", **tarea)
 
     s = sub.add_parser("submit", help="copia entregas (p. ej. las de ejemplo) a submitted/")
-    s.add_argument("assignment", choices=ASSIGNMENTS)
-    s.add_argument("--from", dest="source", type=Path, default=REPO_ROOT / "examples" / "submitted")
+    s.add_argument("assignment", **tarea)
+    s.add_argument("--from", dest="source", type=Path, default=REPO_ROOT / "examples" / "submitted", metavar="CARPETA",
+                   help="carpeta con <estudiante>/<tarea>/ (por defecto, examples/submitted)")
 
     sub.add_parser("examples", help="regenera examples/")
 
     d = sub.add_parser("demo", help="release → entregas de ejemplo → calificación → retroalimentación → informe")
-    d.add_argument("--folder", type=Path, default=REPO_ROOT / "demo")
-    d.add_argument("--assignment", nargs="*", default=["vae_tarea"], choices=ASSIGNMENTS)
+    d.add_argument("--folder", type=Path, default=REPO_ROOT / "demo", help="carpeta de la demo (por defecto, demo/)")
+    d.add_argument("--assignment", nargs="*", default=["vae_tarea"], choices=ASSIGNMENTS,
+                   help="tareas de la demo (por defecto, vae_tarea)")
     d.add_argument("--student", nargs="*", default=None, help="solo estas entregas de ejemplo (por defecto, todas)")
     add_limits(d)
 
-    sub.add_parser("solutions", help="ejecuta los cuadernos solución completos en solutions/")
+    sol = sub.add_parser("solutions", help="ejecuta los cuadernos solución completos en solutions/")
+    solutions.add_arguments(sol)
     return p
 
 
@@ -143,15 +152,21 @@ def cmd_demo(folder: Path, assignments: list[str], limits: Limits, workers: int,
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        return run_command(args)
+    except VaekitError as exc:  # one clear message, no traceback
+        print(f"vaekit: {exc}", file=sys.stderr)
+        return 1
+
+
+def run_command(args: argparse.Namespace) -> int:
     if args.command == "examples":
         from autograder.examples import main as examples_main
 
         examples_main()
         return 0
     if args.command == "solutions":
-        from autograder.solutions import main as solutions_main
-
-        solutions_main()
+        solutions.run_args(args)
         return 0
     if args.command == "demo":
         cmd_demo(args.folder, args.assignment, limits_of(args), args.workers, args.student)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.errors import VaekitError
 from autograder.notebooks import REPO_ROOT
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]
@@ -25,7 +26,7 @@ class Course:
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root).resolve())
         if not (self.root / "nbgrader_config.py").exists():
-            raise FileNotFoundError(f"{self.root} no es un curso: falta nbgrader_config.py")
+            raise VaekitError(f"{self.root} no es un curso de nbgrader: falta nbgrader_config.py (usa --course CARPETA)")
 
     # folders -------------------------------------------------------------------------------------------
     @property

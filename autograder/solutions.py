@@ -1,19 +1,22 @@
 """Execute the source (solution) notebooks in full student mode into ``solutions/<A>/<A>.ipynb``.
 
-    python -m autograder.solutions [vae_clase|vae_tarea ...] [--quick]
+    python -m autograder.solutions [vae_clase|vae_tarea ...] [--quick] [--reuse-weights] [--out DIR]
+    vaekit solutions ...                 (the same arguments; ``make solutions``)
 
-The run happens in ``solutions/<A>/`` (so the homework's ``vae_tarea.weights.h5`` lands there) with
+The run happens in ``solutions/<A>/`` (``--out DIR``: ``DIR/<A>/``) (so the homework's ``vae_tarea.weights.h5`` lands there) with
 ``NBGRADER_EXECUTION`` unset: the full training (30 epochs). ``--quick`` sets ``VAEKIT_QUICK=1`` (seconds, for
 trying the pipeline). Figures of cells tagged with metadata ``vaekit_figure`` are also written as PNG beside the
 notebook: ``<name>.png``, ``<name>_2.png``, …
 ``--reuse-weights`` makes the homework load an existing ``solutions/vae_tarea/vae_tarea.weights.h5`` (the committed
-one was trained 30 epochs with the same networks by ``vae_lib.VAE`` on a GPU; ``training_history.json`` holds its curves).
+one was trained 30 epochs with the same networks by ``vae_lib.VAE`` on a GPU; ``training_history.json`` holds its curves);
+with ``--out DIR`` that file is copied into ``DIR/vae_tarea/`` first when it is not already there.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,8 +27,9 @@ from nbclient import NotebookClient
 from autograder.notebooks import ASSIGNMENTS, REPO_ROOT, read, source_path, write
 
 
-def solutions_dir(assignment: str, root: Path = REPO_ROOT) -> Path:
-    return Path(root) / "solutions" / assignment
+def solutions_dir(assignment: str, root: Path = REPO_ROOT, out: Path | None = None) -> Path:
+    """``out/<A>`` (default ``<root>/solutions/<A>``)."""
+    return Path(out if out is not None else Path(root) / "solutions") / assignment
 
 
 def save_figures(nb, folder: Path) -> list[Path]:
@@ -43,9 +47,21 @@ def save_figures(nb, folder: Path) -> list[Path]:
     return written
 
 
-def execute(assignment: str, quick: bool = False, reuse_weights: bool = False, root: Path = REPO_ROOT) -> Path:
-    folder = solutions_dir(assignment, root)
+def copy_committed_weights(assignment: str, folder: Path, root: Path = REPO_ROOT) -> None:
+    """``--reuse-weights`` into another folder: bring ``<root>/solutions/<A>/<A>.weights.h5`` along (when absent)."""
+    committed = solutions_dir(assignment, root) / f"{assignment}.weights.h5"
+    target = folder / committed.name
+    if committed.exists() and not target.exists() and committed.resolve() != target.resolve():
+        shutil.copy2(committed, target)
+
+
+def execute(assignment: str, quick: bool = False, reuse_weights: bool = False, root: Path = REPO_ROOT,
+            out: Path | None = None) -> Path:
+    """Execute ``source/<A>/<A>.ipynb`` in ``out/<A>/`` (default ``solutions/<A>/``); returns the notebook written."""
+    folder = solutions_dir(assignment, root, out).resolve()
     folder.mkdir(parents=True, exist_ok=True)
+    if reuse_weights:
+        copy_committed_weights(assignment, folder, root)
     nb = read(source_path(assignment, root))
     env_backup = dict(os.environ)
     os.environ.pop("NBGRADER_EXECUTION", None)
@@ -67,20 +83,51 @@ def execute(assignment: str, quick: bool = False, reuse_weights: bool = False, r
         os.environ.update(env_backup)
     path = write(nb, folder / f"{assignment}.ipynb")
     for png in save_figures(nb, folder):
-        print("  figure:", png.relative_to(root))
+        print("  figure:", png)
     return path
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS), choices=list(ASSIGNMENTS) + [[]])
-    parser.add_argument("--quick", action="store_true", help="VAEKIT_QUICK=1: short training, to try the pipeline")
+def assignment_name(text: str) -> str:
+    if text not in ASSIGNMENTS:
+        raise argparse.ArgumentTypeError(f"tarea desconocida {text!r} (elige entre {', '.join(ASSIGNMENTS)})")
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments of ``python -m autograder.solutions`` and ``vaekit solutions`` (one definition for both)."""
+    # No ``choices``: with nargs="*" argparse (3.11) checks the default against them and rejects it.
+    parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS), type=assignment_name,
+                        metavar="A", help=f"tareas a ejecutar ({', '.join(ASSIGNMENTS)}; por defecto, todas)")
+    parser.add_argument("--quick", action="store_true",
+                        help="VAEKIT_QUICK=1: entrenamiento corto, para probar el proceso")
     parser.add_argument("--reuse-weights", action="store_true",
-                        help="VAEKIT_REUSE_WEIGHTS=1: the homework loads solutions/vae_tarea/vae_tarea.weights.h5 "
-                             "when present instead of training 30 epochs")
-    args = parser.parse_args(argv)
-    for assignment in args.assignments or ASSIGNMENTS:
-        print(execute(assignment, quick=args.quick, reuse_weights=args.reuse_weights))
+                        help="VAEKIT_REUSE_WEIGHTS=1: la tarea carga solutions/vae_tarea/vae_tarea.weights.h5 "
+                             "en vez de entrenar 30 épocas")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "solutions", metavar="DIR",
+                        help="carpeta de salida: DIR/<tarea>/<tarea>.ipynb y sus figuras (por defecto solutions/)")
+    return parser
+
+
+def run(assignments=None, quick: bool = False, reuse_weights: bool = False, out: Path | None = None,
+        root: Path = REPO_ROOT) -> list[Path]:
+    """Execute ``assignments`` (default: all); returns the executed notebooks, in order."""
+    paths = []
+    for assignment in assignments or ASSIGNMENTS:
+        path = execute(assignment, quick=quick, reuse_weights=reuse_weights, root=root, out=out)
+        print(path, flush=True)
+        paths.append(path)
+    return paths
+
+
+def run_args(args: argparse.Namespace) -> list[Path]:
+    """``run`` with a namespace parsed by ``add_arguments``."""
+    return run(args.assignments, quick=args.quick, reuse_weights=args.reuse_weights, out=args.out)
+
+
+def main(argv=None) -> int:
+    parser = add_arguments(argparse.ArgumentParser(prog="python -m autograder.solutions",
+                                                   description=__doc__.splitlines()[0]))
+    run_args(parser.parse_args(argv))
     return 0
 
 
