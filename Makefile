@@ -28,10 +28,11 @@ help:
 	@echo "make release    - regenerate release/ from source/ with nbgrader (checked)"
 	@echo "make solutions  - execute the solution notebooks in full into solutions/"
 
-$(STAMP): pyproject.toml
+# vaekit (vae_lib, autograder) and the students' package vae-runtime (./student), both editable.
+$(STAMP): pyproject.toml student/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[$(TF_EXTRA),dev]"
+	$(PY) -m pip install -q -e ./student -e ".[$(TF_EXTRA),dev]"
 	@touch $@
 
 setup: $(STAMP) data

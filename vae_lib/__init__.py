@@ -2,11 +2,29 @@
 
 Keras 3 (TensorFlow backend by default). Reduction rule everywhere: sum per example (over pixels /
 latent dims), mean over the batch.
+
+The parts the students' notebooks need that are not exercise answers (data, plots, seeding, devices, the
+reference classifier, callbacks, latent diagnostics, the dense decoder) live in `vae_runtime` (the students'
+package, `student/`); vae_lib re-exports them, so its public API is unchanged. The moved modules are also
+reachable under their old names (`vae_lib.data`, `vae_lib.plotting`, ...).
 """
-from vae_lib.callbacks import KLAnnealing, PosteriorCollapseMonitor
-from vae_lib.classifier import build_classifier, load_classifier, sample_quality, train_classifier
-from vae_lib.data import DataNotFoundError, dataset_source, load_dataset
-from vae_lib.devices import configure_devices, device_summary
+import sys as _sys
+
+from vae_runtime import callbacks, classifier, data, devices, plotting, seeding
+from vae_runtime.callbacks import KLAnnealing, PosteriorCollapseMonitor
+from vae_runtime.classifier import build_classifier, load_classifier, sample_quality, train_classifier
+from vae_runtime.data import DataNotFoundError, dataset_source, load_dataset
+from vae_runtime.devices import configure_devices, device_summary
+from vae_runtime.plotting import (
+    plot_history,
+    plot_image_grid,
+    plot_interpolation,
+    plot_latent_scatter,
+    plot_manifold,
+    tile_images,
+)
+from vae_runtime.seeding import grading_mode, seed_everything
+
 from vae_lib.diagnostics import (
     CollapseVerdict,
     active_units,
@@ -27,9 +45,12 @@ from vae_lib.generation import (
 from vae_lib.losses import bce_from_logits, kl_divergence, reconstruction_loss
 from vae_lib.model import VAE
 from vae_lib.networks import build_conv_decoder, build_conv_encoder, build_dense_decoder, build_dense_encoder
-from vae_lib.plotting import plot_history, plot_image_grid, plot_interpolation, plot_latent_scatter, plot_manifold, tile_images
 from vae_lib.sampling import Sampling
-from vae_lib.seeding import grading_mode, seed_everything
+
+# `import vae_lib.data` (and the other moved modules) keeps working: the same module objects as vae_runtime's.
+for _module in (callbacks, classifier, data, devices, plotting, seeding):
+    _sys.modules.setdefault(f"{__name__}.{_module.__name__.rsplit('.', 1)[-1]}", _module)
+del _module
 
 __all__ = [
     "Sampling", "kl_divergence", "reconstruction_loss", "bce_from_logits",

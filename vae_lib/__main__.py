@@ -1,6 +1,6 @@
-"""`python -m vae_lib stage DIR`: same as `python -m vae_lib.data stage DIR`, without runpy's double-import warning."""
+"""`python -m vae_lib stage DIR`: same as `python -m vae_runtime stage DIR` (make DIR a valid VAE_DATA_DIR)."""
 import sys
 
-from vae_lib.data import main
+from vae_runtime.data import main
 
 sys.exit(main())

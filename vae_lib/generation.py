@@ -1,19 +1,19 @@
 """Generation with a trained VAE: prior samples, reconstructions, latent interpolation and traversals.
 
 All functions take Keras models and return NumPy arrays (images `(n, 28, 28, 1)` in [0, 1]).
+`encode_mean` and `reconstruct` live in `vae_runtime.generation` (the students' package); prior sampling and
+interpolation (exercise answers) stay here.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from vae_runtime.generation import decode as _decode
+from vae_runtime.generation import encode_mean, reconstruct  # noqa: F401 - re-exported
+
 
 def _latent_dim(decoder):
     return int(decoder.inputs[0].shape[-1])
-
-
-def _decode(decoder, z, batch_size=256):
-    z = np.asarray(z, dtype="float32")
-    return np.asarray(decoder.predict(z, batch_size=batch_size, verbose=0))
 
 
 def sample_prior(decoder, n, latent_dim=None, seed=None):
@@ -26,17 +26,6 @@ def sample_prior(decoder, n, latent_dim=None, seed=None):
     rng = np.random if seed is None else np.random.default_rng(seed)
     z = rng.standard_normal((int(n), latent_dim)).astype("float32")
     return _decode(decoder, z)
-
-
-def encode_mean(encoder, x, batch_size=256):
-    """z_mean of q(z|x) for images x `(n, 28, 28, 1)` → `(n, latent_dim)`."""
-    x = np.asarray(x, dtype="float32")
-    return np.asarray(encoder.predict(x, batch_size=batch_size, verbose=0)[0])
-
-
-def reconstruct(encoder, decoder, x):
-    """Deterministic reconstruction decode(z_mean(x)) → same shape as x, in [0, 1]."""
-    return _decode(decoder, encode_mean(encoder, x))
 
 
 def interpolate_latent(z_a, z_b, steps=10, method="linear"):

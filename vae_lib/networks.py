@@ -4,15 +4,16 @@ Encoders map images `(batch, 28, 28, 1)` to `[z_mean, z_log_var, z]`, each `(bat
 Decoders map z `(batch, latent_dim)` to images `(batch, 28, 28, 1)` in [0, 1]: their last layer is a
 separate `Activation("sigmoid")` named "decoder_output", so `VAE` can train on the logits just before it
 (cheaper, numerically stable BCE) while callers always get sigmoid images.
+`build_dense_decoder` (given in the class notebook) lives in `vae_runtime.networks`, the students' package.
 """
 from __future__ import annotations
-
-import math
 
 import keras
 from keras import layers
 
 from vae_lib.sampling import Sampling
+from vae_runtime.networks import build_dense_decoder  # noqa: F401 - re-exported
+from vae_runtime.networks import sigmoid_output as _sigmoid_output
 
 
 def _latent_head(h, latent_dim, seed):
@@ -22,10 +23,6 @@ def _latent_head(h, latent_dim, seed):
     return [z_mean, z_log_var, z]
 
 
-def _sigmoid_output(logits):
-    return layers.Activation("sigmoid", name="decoder_output")(logits)
-
-
 def build_dense_encoder(latent_dim, input_shape=(28, 28, 1), hidden=(512, 256), seed=None):
     """MLP encoder: Flatten → Dense(h, relu) for h in `hidden` → z_mean, z_log_var → Sampling."""
     inputs = keras.Input(shape=tuple(input_shape), name="encoder_input")
@@ -33,21 +30,6 @@ def build_dense_encoder(latent_dim, input_shape=(28, 28, 1), hidden=(512, 256), 
     for i, units in enumerate(hidden):
         h = layers.Dense(units, activation="relu", name=f"enc_dense_{i}")(h)
     return keras.Model(inputs, _latent_head(h, latent_dim, seed), name="dense_encoder")
-
-
-def build_dense_decoder(latent_dim, input_shape=(28, 28, 1), hidden=(256, 512)):
-    """MLP decoder: Dense(h, relu) for h in `hidden` → Dense(pixels) logits → Reshape → sigmoid.
-
-    `input_shape` is the image shape (the decoder's output), named as in the encoder builder.
-    """
-    image_shape = tuple(input_shape)
-    z = keras.Input(shape=(latent_dim,), name="decoder_input")
-    h = z
-    for i, units in enumerate(hidden):
-        h = layers.Dense(units, activation="relu", name=f"dec_dense_{i}")(h)
-    h = layers.Dense(math.prod(image_shape), name="dec_logits_flat")(h)
-    logits = layers.Reshape(image_shape, name="decoder_logits")(h)
-    return keras.Model(z, _sigmoid_output(logits), name="dense_decoder")
 
 
 def build_conv_encoder(latent_dim, input_shape=(28, 28, 1), hidden=128, seed=None):

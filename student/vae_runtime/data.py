@@ -7,7 +7,8 @@
 4. the Keras download (`keras.datasets.<name>.load_data()`; skipped when `VAE_NO_DOWNLOAD` is set).
 If all fail it raises `DataNotFoundError` listing every place tried and how to stage the files.
 
-`python -m vae_lib.data stage DIR` turns DIR into a valid `VAE_DATA_DIR` (used by `make data`).
+`python -m vae_runtime stage DIR` (also `python -m vae_lib stage DIR`) turns DIR into a valid
+`VAE_DATA_DIR` (used by `make data`).
 Data are never synthesised.
 """
 from __future__ import annotations
@@ -146,7 +147,7 @@ def _load_raw(name: str, split: str):
     raise DataNotFoundError(
         f"No se encontraron los datos de {name!r} ({split}). / Could not find {name!r} ({split}). Tried:\n  - "
         + "\n  - ".join(tried)
-        + "\nHow to fix: run `make data` (or `python -m vae_lib.data stage DIR` and `export VAE_DATA_DIR=DIR`),"
+        + "\nHow to fix: run `make data` (or `python -m vae_runtime stage DIR` and `export VAE_DATA_DIR=DIR`),"
         " or copy the upstream files into $VAE_DATA_DIR: mnist.npz (keys x_train, y_train, x_test, y_test) and"
         " fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz;"
         " on Debian/Ubuntu `apt-get install dataset-fashion-mnist` provides Fashion-MNIST."
@@ -319,7 +320,7 @@ def stage(directory, log=print) -> bool:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 2 or argv[0] != "stage":
-        print("usage: python -m vae_lib.data stage DIR", file=sys.stderr)
+        print("usage: python -m vae_runtime stage DIR", file=sys.stderr)
         return 2
     return 0 if stage(argv[1]) else 1
 

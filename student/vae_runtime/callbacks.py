@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import keras
 
-from vae_lib.diagnostics import active_units
+from vae_runtime.diagnostics import active_units
 
 
 def _set_beta(model, value):
@@ -17,7 +17,7 @@ def _set_beta(model, value):
 class KLAnnealing(keras.callbacks.Callback):
     """Linear β warm-up: at the start of epoch e (0-based) β = start + (target - start) · min(1, e / warmup_epochs).
 
-    Sets `model.beta` (a variable in `vae_lib.VAE`: no retracing). `self.betas` records the value used
+    Sets `model.beta` (assigned in place when it is a `keras.Variable`: no retracing). `self.betas` records the value used
     in each epoch, also logged as `beta`.
     """
 

@@ -1,6 +1,6 @@
 """A small reference CNN classifier per data set, used to score how recognisable generated samples are.
 
-Weights: committed in `vae_lib/weights/classifier_<dataset>.weights.h5` (~150 KB each); otherwise the
+Weights: committed in `vae_runtime/weights/classifier_<dataset>.weights.h5` (~150 KB each); otherwise the
 user's cache (`$XDG_CACHE_HOME/vae_lib` or `~/.cache/vae_lib`); otherwise trained on first use
 (`train_classifier`, about a minute per data set on 2 CPU cores) and saved to the cache.
 """
@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from vae_lib.data import load_dataset
+from vae_runtime.data import load_dataset
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent / "weights"
 _LOADED = {}
