@@ -1,24 +1,44 @@
-"""nbgrader configuration for the Clase 157 course root (this folder).
+"""nbgrader configuration for the Clase 157 course root (this folder): every grading setting lives here.
 
-Plain `nbgrader` commands work from here; `vaekit` uses the same settings.
+Plain `nbgrader` commands work from here and run the same grading pipeline as `vaekit grade`, which only
+overrides these values from its command line.
 """
 import os
 
 c = get_config()  # noqa: F821 (provided by traitlets)
 
 c.CourseDirectory.course_id = "clase157-vae"
-c.CourseDirectory.root = os.environ.get("VAEKIT_COURSE_ROOT", os.getcwd())
+c.CourseDirectory.root = os.environ.get("VAEKIT_COURSE_ROOT", os.path.dirname(os.path.abspath(__file__)))
 
 # Any SQLAlchemy URL works (VAEKIT_DB_URL). The SQLite default waits up to 60 s for a lock instead of
 # failing with "database is locked" when several graders write at once.
 _default_db = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db") + "?timeout=60"
 c.CourseDirectory.db_url = os.environ.get("VAEKIT_DB_URL", _default_db)
 
-# Grading mode trains for seconds, never the full homework; a cell that runs longer is interrupted.
-c.Execute.timeout = int(os.environ.get("VAEKIT_CELL_TIMEOUT", "180"))
-c.Execute.interrupt_on_timeout = True
+# Grading: each notebook runs in a bubblewrap-sandboxed kernel (autograder.sandbox); after each graded part's
+# cell, the judge sends probes into the kernel, reads back raw results and scores them in this process
+# (autograder.judge). Grading mode trains for seconds, never the full homework.
+c.Autograde.autograde_preprocessors = [
+    "autograder.preprocessors.SandboxedExecute",
+    "autograder.preprocessors.JudgeGradeCells",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SandboxedExecute.sandbox = True  # `vaekit grade --no-sandbox` turns it off, and says so in every result
+c.SandboxedExecute.max_processes = 512  # processes + threads of one grading kernel (fork bombs stop here)
+c.SandboxedExecute.timeout = 180  # seconds per cell; a cell that runs longer is interrupted
+c.SandboxedExecute.interrupt_on_timeout = True
 # A kernel that imports TensorFlow on a loaded 2-core machine can take over nbclient's default 60 s to start.
-c.Execute.startup_timeout = int(os.environ.get("VAEKIT_STARTUP_TIMEOUT", "180"))
+c.SandboxedExecute.startup_timeout = 180
+c.Execute.timeout = 180  # `nbgrader validate` (students' Validate button uses their own config)
+c.Grading.submission_timeout = 900.0  # seconds per submission (vaekit grade's watchdog)
+c.Grading.memory_gb = 6.0  # resident memory of one submission's process tree
+c.Grading.max_neutralised = 2
+c.Grading.workers = 2
 
 # Student stubs, in Spanish.
 c.ClearSolutions.code_stub = {"python": "# TU CÓDIGO AQUÍ\nraise NotImplementedError(\"Completa esta función\")"}
@@ -28,8 +48,7 @@ c.ClearSolutions.text_stub = "ESCRIBE AQUÍ TU RESPUESTA"
 c.OverwriteCells.add_missing_cells = True
 
 # Feedback never shows hidden tests (nbgrader shows them verbatim by default): ClearHiddenTests clears the
-# cells' sources, ShortenHiddenTestTracebacks cuts a failing hidden test's traceback (which quotes its lines)
-# down to the Spanish diagnosis.
+# cells' sources, ShortenHiddenTestTracebacks cuts a failing hidden test's traceback down to its diagnosis.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.feedback.ShortenHiddenTestTracebacks",

@@ -1,0 +1,130 @@
+"""The judge: evidence in, verdict out, in vaekit's own process (never in the student's kernel).
+
+For each graded part (one module each: ``sampling``, ``kl``, ``encoder``, ``decoder``, ``train_step``,
+``generation``, ``interpolation``) the judge makes a seeded probe, ``SandboxedExecute`` runs the matching collector
+of ``kernel_side`` inside the sandboxed kernel right after the part's grade cell, and the part's sub-checks judge
+the returned arrays against ``vae_lib``. Grade cells are matched by their nbgrader ``grade_id`` (``GRADE_CELLS``);
+what each assignment's notebook sets up (data set, latent size, convolutional encoder) is in ``ASSIGNMENTS``.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from autograder.judge import decoder, encoder, generation, interpolation, kl, sampling, train_step
+from autograder.judge._framework import Evidence, Part, Verdict
+
+KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
+SEED = 157
+MAX_EVIDENCE_BYTES = 256 * 1024**2
+
+GRADE_CELLS: dict[str, Part] = {
+    "test_sampling": sampling.PART,
+    "test_kl_divergence": kl.PART,
+    "test_encoder": encoder.PART,
+    "test_decoder": decoder.PART,
+    "test_vae_model": train_step.PART,
+    "test_sample_images": generation.PART,
+    "test_interpolate": interpolation.PART,
+}
+ASSIGNMENTS: dict[str, dict] = {
+    "vae_clase": {"dataset": "mnist", "latent_dim": 10, "convolutional": False},
+    "vae_tarea": {"dataset": "fashion_mnist", "latent_dim": 10, "convolutional": True},
+}
+WEIGHTS_SUFFIX = ".weights.h5"
+
+__all__ = ["GRADE_CELLS", "ASSIGNMENTS", "Evidence", "Verdict", "parts_for", "config_for", "request_code",
+           "read_evidence", "request_failure", "verdict_outputs", "judge_in_process"]
+
+
+def parts_for(assignment: str | None) -> dict[str, Part]:
+    """The judged grade cells of ``assignment`` (every known grade id; a cell the notebook lacks is ignored)."""
+    return GRADE_CELLS if assignment in ASSIGNMENTS else {}
+
+
+def config_for(assignment: str | None, folder) -> dict:
+    """The assignment's settings, plus ``trained``: "full" when the submission holds saved weights, else "short"."""
+    config = dict(ASSIGNMENTS.get(assignment, {}))
+    config["trained"] = "full" if any(Path(folder).glob(f"*{WEIGHTS_SUFFIX}")) else "short"
+    return config
+
+
+def request_code(part_key: str, probe_path: str, out_path: str) -> str:
+    """The code sent to the kernel: it compiles ``kernel_side`` in a namespace of its own and runs one collector."""
+    source = KERNEL_SIDE.read_text(encoding="utf-8")
+    return (
+        "def __vaekit_evidence():\n"
+        "    ns = {'__name__': 'vaekit_kernel_side'}\n"
+        f"    exec(compile({source!r}, 'vaekit_kernel_side.py', 'exec'), ns)\n"
+        f"    ns['run'](get_ipython().user_ns, {part_key!r}, {probe_path!r}, {out_path!r}, {SEED})\n"
+        "try:\n"
+        "    __vaekit_evidence()\n"
+        "finally:\n"
+        "    del __vaekit_evidence\n"
+    )
+
+
+def request_failure(cell) -> str | None:
+    """Why the collector's execution failed (timeout, error), from its outputs; None when it finished."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            if out.get("ename") == "CellTimeoutError" or "timeout" in str(out.get("evalue", "")).lower():
+                return "tu código no terminó a tiempo al llamarlo el juez"
+            return f"{out.get('ename')}: {str(out.get('evalue', ''))[:200]}"
+    return None
+
+
+def read_evidence(path, failure: str | None = None) -> Evidence:
+    """Load a collector's .npz safely: no pickles, no symlinks, bounded size; any problem is an empty Evidence."""
+    path = Path(path)
+    try:
+        if path.is_symlink() or not path.is_file():
+            return Evidence(failure=failure or "el juez no recibió resultados de tu código")
+        if path.stat().st_size > MAX_EVIDENCE_BYTES:
+            return Evidence(failure="los resultados de tu código son demasiado grandes")
+        with zipfile.ZipFile(path) as archive:
+            if sum(i.file_size for i in archive.infolist()) > MAX_EVIDENCE_BYTES:
+                return Evidence(failure="los resultados de tu código son demasiado grandes")
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except Exception as error:  # noqa: BLE001 (a malformed file is the student's process's doing)
+        return Evidence(failure=f"resultados ilegibles ({type(error).__name__})")
+    finally:
+        path.unlink(missing_ok=True)
+    return Evidence(arrays, failure)
+
+
+def verdict_outputs(verdict: Verdict) -> list:
+    """The grade cell's outputs: the report on stdout, then the score (partial credit) or the 0-point error."""
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text=verdict.report() + "\n")]
+    if verdict.score > 0:
+        outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(verdict.score))},
+                                              execution_count=None))
+    else:
+        message = f"{verdict.title}: 0 puntos. {verdict.diagnosis()}"
+        outputs.append(nbformat.v4.new_output("error", ename="AssertionError", evalue=message,
+                                              traceback=[f"\x1b[31mAssertionError\x1b[39m: {message}"]))
+    return outputs
+
+
+def judge_in_process(grade_id: str, namespace: dict, assignment: str = "vae_clase", points: float = 1.0,
+                     folder=".") -> Verdict:
+    """Collect and judge in THIS process, for the kit's own tests of the judge on trusted code (never for grading)."""
+    import importlib.util
+    import tempfile
+
+    spec = importlib.util.spec_from_file_location("vaekit_kernel_side", KERNEL_SIDE)
+    side = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(side)
+    part = GRADE_CELLS[grade_id]
+    config = config_for(assignment, folder)
+    probe = part.make_probe(config)
+    with tempfile.TemporaryDirectory() as tmp:
+        probe_path, out_path = Path(tmp) / "probe.npz", Path(tmp) / "evidence.npz"
+        np.savez(probe_path, **probe)
+        side.run(namespace, part.key, str(probe_path), str(out_path), SEED)
+        evidence = read_evidence(out_path)
+    return part.judge(grade_id, evidence, probe, config, points)

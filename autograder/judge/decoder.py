@@ -1,0 +1,67 @@
+"""The homework's build_decoder(latent_dim): z (batch, latent_dim) → images (batch, 28, 28, 1) in [0, 1].
+
+Judged on behaviour: shape, and it follows latent_dim (built for another latent size too); output in [0, 1] also
+for codes far from the prior (a sigmoid output); the output depends on z and on the pixel (a one-channel softmax
+is a constant 1, a softmax over pixels sums to 1); transposed convolutions somewhere in the model.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.judge._framework import Part, SubCheck, floats
+
+TRANSPOSED = {"Conv2DTranspose", "BaseConvTranspose", "Conv3DTranspose", "Conv1DTranspose"}
+
+
+def make_probe(config: dict) -> dict:
+    rng = np.random.default_rng(6157)
+    k = config["latent_dim"]
+    return {"latent_dim": np.array(k), "z": rng.normal(0.0, 1.0, (16, k)).astype("float32"),
+            "z_other": rng.normal(0.0, 1.0, (4, k + 3)).astype("float32")}
+
+
+def subchecks(ev, probe, config) -> list[SubCheck]:
+    def is_model():
+        if not bool(ev["is_model"]):
+            return "build_decoder no devuelve un keras.Model"
+
+    def output_shape():
+        shape = floats(ev["images"]).shape
+        if shape != (16, 28, 28, 1):
+            return f"la salida tiene forma {shape}; debe ser (batch, 28, 28, 1)"
+        other = floats(ev["other_latent_images"]).shape
+        if other != (4, 28, 28, 1):
+            return "build_decoder ignora su argumento latent_dim (¿un tamaño latente fijo en keras.Input?)"
+
+    def output_range():
+        for key in ("images", "images_far"):
+            images = floats(ev[key])
+            if not (np.all(np.isfinite(images)) and images.min() >= 0.0 and images.max() <= 1.0):
+                return "la salida se sale de [0, 1]: la última capa debe usar activación sigmoid"
+
+    def informative():
+        images = floats(ev["images"])
+        flat = images.reshape(len(images), -1)
+        if np.allclose(flat, 1.0, atol=1e-4):
+            return "la salida es siempre 1: ¿softmax sobre un solo canal? usa sigmoid en la última capa"
+        if np.allclose(flat.sum(axis=1), 1.0, rtol=1e-3):
+            return "los píxeles de cada imagen suman 1: ¿softmax sobre los píxeles? usa sigmoid (un valor por píxel)"
+        if np.allclose(flat.std(axis=0), 0.0, atol=1e-5):
+            return "la salida no depende de z: todas las imágenes son iguales"
+
+    def transposed():
+        classes = {c for entry in np.asarray(ev["layers"]).tolist() for c in str(entry).split(":")}
+        if not classes & TRANSPOSED:
+            return "el decodificador debe usar convoluciones transpuestas (Conv2DTranspose), simétrico al codificador"
+
+    return [
+        SubCheck("es un keras.Model", 1, is_model, "build_decoder falla al construir el modelo"),
+        SubCheck("salida (batch, 28, 28, 1) para cualquier latent_dim", 1, output_shape,
+                 "la forma de la salida no es correcta"),
+        SubCheck("salida en [0, 1] (sigmoid)", 1, output_range, "la salida no está en [0, 1]"),
+        SubCheck("la salida depende de z y de cada píxel", 1, informative, "la salida no es una imagen"),
+        SubCheck("usa Conv2DTranspose", 1, transposed, "no hay Conv2DTranspose"),
+    ]
+
+
+PART = Part("decoder", "build_decoder", make_probe, subchecks)

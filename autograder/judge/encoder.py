@@ -1,0 +1,95 @@
+"""build_encoder(latent_dim): a keras.Model image → [z_mean, z_log_var, z], each (batch, latent_dim).
+
+Judged on behaviour, with the reference Sampling swapped in (a wrong Sampling costs points in its own part):
+three outputs of the right shape that follow latent_dim; z = z_mean + exp(0.5·z_log_var)·ε with ε ~ N(0, 1) fresh
+per call, computed from the z_mean and z_log_var it returns; z_mean and z_log_var are two different heads without
+an activation (they take both signs and grow without bound when the input is scaled); the homework's encoder is
+convolutional (any convolution layer, nested models and custom layers included).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.judge import data
+from autograder.judge._framework import Part, SubCheck, floats
+
+_REPEATS = 32
+CONV_CLASSES = {"BaseConv", "BaseSeparableConv", "BaseDepthwiseConv", "Conv2D", "SeparableConv2D",
+                "DepthwiseConv2D", "Conv1D", "Conv3D"}
+
+
+def make_probe(config: dict) -> dict:
+    x = data.images(config["dataset"], "test", 100, 64)
+    return {"latent_dim": np.array(config["latent_dim"]), "x": x, "x_repeated": np.repeat(x[:8], _REPEATS, axis=0)}
+
+
+def subchecks(ev, probe, config) -> list[SubCheck]:
+    latent = int(probe["latent_dim"])
+    n = len(probe["x"])
+
+    def is_model():
+        if not bool(ev["is_model"]):
+            return "build_encoder no devuelve un keras.Model"
+
+    def outputs():
+        if int(ev["n_outputs"]) != 3:
+            return "el codificador debe devolver tres salidas [z_mean, z_log_var, z]"
+        shapes = [tuple(floats(ev[k]).shape) for k in ("z_mean", "z_log_var", "z")]
+        if shapes != [(n, latent)] * 3:
+            return f"formas de [z_mean, z_log_var, z] = {shapes}; deben ser (batch, latent_dim) = {(n, latent)}"
+        if tuple(int(v) for v in ev["other_latent_shape"]) != (4, latent + 2):
+            return "build_encoder ignora su argumento latent_dim (¿un tamaño latente fijo?)"
+
+    def sampled():
+        z_mean, z_log_var, z = (floats(ev[k]) for k in ("rep_z_mean", "rep_z_log_var", "rep_z"))
+        if np.allclose(z, z_mean):
+            return "z es igual a z_mean: z debe salir de la capa Sampling((z_mean, z_log_var))"
+        eps = (z - z_mean) / np.exp(0.5 * z_log_var)
+        if abs(eps.mean()) < 0.15 and abs(eps.std() - 1.0) < 0.15:
+            per_image = z.reshape(8, _REPEATS, latent)
+            if np.allclose(per_image.std(axis=1), 0.0):
+                return "la misma imagen da siempre el mismo z: el ruido debe ser nuevo en cada llamada"
+            return None
+        swapped = (z - z_log_var) / np.exp(0.5 * z_mean)
+        if abs(swapped.mean()) < 0.15 and abs(swapped.std() - 1.0) < 0.15:
+            return "pasas (z_log_var, z_mean) en orden inverso a Sampling: debe ser Sampling((z_mean, z_log_var))"
+        var_as_std = (z - z_mean) / np.exp(z_log_var)
+        if abs(var_as_std.mean()) < 0.15 and abs(var_as_std.std() - 1.0) < 0.15:
+            return "z usa exp(z_log_var) como σ: z = z_mean + exp(0.5·z_log_var)·ε (usa la capa Sampling)"
+        return ("z no es z_mean + exp(0.5·z_log_var)·ε con las z_mean y z_log_var que devuelve el codificador: "
+                "z debe salir de Sampling aplicada a esas dos salidas")
+
+    def heads():
+        z_mean, z_log_var = floats(ev["z_mean"]), floats(ev["z_log_var"])
+        if np.allclose(z_mean, z_log_var):
+            return "z_mean y z_log_var son iguales: deben ser dos capas Dense distintas (dos cabezas)"
+        for name, value in (("z_mean", floats(ev["big_z_mean"])), ("z_log_var", floats(ev["big_z_log_var"]))):
+            if not np.all(np.isfinite(value)):
+                continue
+            if value.min() >= 0.0:
+                return (f"{name} nunca es negativo: su capa tiene una activación (¿relu/softplus?); las cabezas "
+                        "z_mean y z_log_var deben ser Dense sin activación")
+            if np.abs(value).max() <= 1.0 + 1e-6:
+                return (f"{name} está acotado en [-1, 1]: su capa tiene una activación (¿tanh/sigmoid?); las "
+                        "cabezas deben ser lineales")
+
+    def convolutional():
+        classes = {c for entry in np.asarray(ev["layers"]).tolist() for c in str(entry).split(":")}
+        if not classes & CONV_CLASSES:
+            return "el codificador de la tarea debe ser convolucional (capas Conv2D)"
+
+    checks = [
+        SubCheck("es un keras.Model", 1, is_model, "build_encoder falla al construir el modelo"),
+        SubCheck("salidas [z_mean, z_log_var, z] con forma (batch, latent_dim)", 2, outputs,
+                 "las salidas del codificador no son correctas"),
+        SubCheck("z = z_mean + exp(0.5·z_log_var)·ε (Sampling sobre sus dos salidas)", 2, sampled,
+                 "z no se muestrea de q(z|x)"),
+        SubCheck("z_mean y z_log_var: dos cabezas lineales distintas", 1, heads,
+                 "las cabezas z_mean / z_log_var no son correctas"),
+    ]
+    if config.get("convolutional"):
+        checks.append(SubCheck("convolucional", 1, convolutional, "no hay capas convolucionales"))
+    return checks
+
+
+PART = Part("encoder", "build_encoder", make_probe, subchecks)

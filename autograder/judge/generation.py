@@ -1,0 +1,109 @@
+"""sample_images(decoder, n, latent_dim, seed=None): n images decoded from z ~ N(0, I).
+
+Judged on probe decoders (known linear map + sigmoid), whose images invert exactly to the codes the student drew:
+they must be N(0, I) of the requested latent size, fixed by the seed. The student's own trained model is then
+measured on the judge's codes and test images and reported (not scored: a wrong KL or train step must not cost
+points here): the reference classifier's recognisable share, and the reconstruction BCE.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.judge import data
+from autograder.judge._framework import Part, SubCheck, floats
+from autograder.judge._probes import LinearDecoder
+
+_LATENT, _OTHER_LATENT = 7, 5
+
+
+def make_probe(config: dict) -> dict:
+    rng = np.random.default_rng(8157)
+    return {**LinearDecoder(_LATENT, seed=8158).arrays(), **LinearDecoder(_OTHER_LATENT, seed=8159).arrays("_other"),
+            "trained_z": rng.normal(0.0, 1.0, (100, config["latent_dim"])).astype("float32"),
+            "trained_x": data.images(config["dataset"], "test", 0, 64)}
+
+
+def _decoder(probe, suffix=""):
+    d = LinearDecoder.__new__(LinearDecoder)
+    d.W, d.b = probe["W" + suffix], probe["b" + suffix]
+    return d
+
+
+def _prior_problem(codes: np.ndarray) -> str | None:
+    mean, std = codes.mean(axis=0), codes.std(axis=0)
+    corr = np.corrcoef(codes.T) - np.eye(codes.shape[1])
+    if np.all(np.abs(mean) < 0.1) and np.all(np.abs(std - 1.0) < 0.1) and np.max(np.abs(corr)) < 0.1:
+        return None
+    if np.all(np.abs(mean - 0.5) < 0.1) or np.all(std < 0.4):
+        return "los códigos parecen uniformes en [0, 1): muestrea z ~ N(0, I) (normal estándar)"
+    return (f"los códigos decodificados no siguen N(0, I) (media {np.round(mean, 2)}, desviación "
+            f"{np.round(std, 2)}): muestrea z ~ N(0, I) de tamaño (n, latent_dim), no de datos codificados")
+
+
+def subchecks(ev, probe, config) -> list[SubCheck]:
+    def shape():
+        if str(ev["type_name"]) != "ndarray":
+            return f"devuelve {ev['type_name']}; debe devolver un array de NumPy (n, 28, 28, 1)"
+        images = floats(ev["small"])
+        if images.shape != (16, 28, 28, 1):
+            return f"forma {images.shape}; debe ser (n, 28, 28, 1)"
+        if images.min() < 0 or images.max() > 1:
+            return "los valores deben estar en [0, 1] (la salida sigmoid del decodificador)"
+
+    def from_prior():
+        codes, residual = _decoder(probe).recover_codes(floats(ev["prior"]))
+        if len(codes) != 2000:
+            return f"se pidieron 2000 muestras y devolvió {len(codes)}"
+        if np.max(residual) > 1e-2:
+            return "las imágenes no son salidas del decodificador para z ~ N(0, I): decodifica z con decoder"
+        return _prior_problem(codes)
+
+    def follows_latent_dim():
+        images = floats(ev["other_latent"])
+        if images.shape != (500, 28, 28, 1):
+            return f"con latent_dim = {_OTHER_LATENT} devolvió forma {images.shape}"
+        codes, residual = _decoder(probe, "_other").recover_codes(images)
+        if np.max(residual) > 1e-2:
+            return f"con otro decodificador (latent_dim = {_OTHER_LATENT}) las imágenes no son sus salidas"
+        problem = _prior_problem(codes)
+        if problem:
+            return f"con latent_dim = {_OTHER_LATENT}: {problem} (¿tamaño latente fijo en lugar de latent_dim?)"
+
+    def seeded():
+        a, b, c = floats(ev["seed3_a"]), floats(ev["seed3_b"]), floats(ev["seed4"])
+        if not np.allclose(a, b):
+            return "con la misma semilla deben salir las mismas muestras (usa seed para el generador de z)"
+        if np.allclose(a, c):
+            return ("con semillas distintas salen las mismas imágenes: ¿decodificas datos codificados en lugar de "
+                    "z ~ N(0, I)?")
+
+    return [
+        SubCheck("array (n, 28, 28, 1) en [0, 1]", 1, shape, "sample_images falla"),
+        SubCheck("z ~ N(0, I) decodificado", 2, from_prior, "las muestras no vienen de z ~ N(0, I)"),
+        SubCheck("z de tamaño latent_dim (probado con otro tamaño)", 1, follows_latent_dim,
+                 "no usa latent_dim"),
+        SubCheck("la semilla fija las muestras", 1, seeded, "la semilla no se respeta"),
+    ]
+
+
+def notes(ev, probe, config) -> list[str]:
+    """The student's trained model, measured by the judge (informative)."""
+    import vae_lib
+
+    trained = config.get("trained", "short")
+    source = ("pesos del entrenamiento completo entregados" if trained == "full"
+              else "entrenamiento corto de calificación (pocas imágenes, 1 época)")
+    if "trained_samples" not in ev or "trained_reconstructions" not in ev:
+        return [f"modelo entrenado (informativo, no puntúa): no se pudo generar con tu encoder/decoder "
+                f"({ev.error('trained_samples') or 'no están definidos'})"]
+    samples = np.clip(floats(ev["trained_samples"]), 0, 1).astype("float32")
+    share = float(vae_lib.sample_quality(samples, config["dataset"])["recognisable_share"])
+    x = probe["trained_x"]
+    recon = floats(ev["trained_reconstructions"])
+    bce = float(np.mean(np.asarray(vae_lib.reconstruction_loss(x, np.clip(recon, 0, 1).astype("float32"))))) \
+        if recon.shape == x.shape else float("nan")
+    return [f"modelo entrenado ({source}; informativo, no puntúa): el clasificador de referencia reconoce el "
+            f"{share:.0%} de 100 muestras; reconstrucción BCE media {bce:.1f} nats por imagen de test"]
+
+
+PART = Part("sample_images", "sample_images", make_probe, subchecks, notes)

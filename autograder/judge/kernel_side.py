@@ -1,0 +1,398 @@
+"""What runs inside the sandboxed grading kernel: the evidence collectors (sent as source text, never imported there).
+
+The judge (``autograder.judge``, in vaekit's own process) sends this module's source and a probe file; ``run``
+calls the student's objects on the probe inputs and saves the raw results (arrays only) to an ``.npz``. Nothing
+here scores anything: every number is recomputed and judged outside. A collector never raises: a failing call is
+recorded as ``error:<name>`` with the exception's one-line message.
+
+This file must not import ``vae_lib`` or ``autograder`` (they are not mounted in the sandbox); only numpy, keras
+and TensorFlow. The small probe networks and the reference ``Sampling`` / ``kl_divergence`` swapped in while a
+part that uses them is measured live here so that each part is judged on its own (a wrong KL does not cost points
+in the train step, a wrong Sampling does not cost points in the encoder).
+"""
+import contextlib
+import io
+import os
+import sys
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------------------------------------
+# probe networks (weights come from the judge's probe file)
+def linear_decoder(W, b):
+    """z (batch, k) -> sigmoid(z·W + b) reshaped to (batch, 28, 28, 1)."""
+    import keras
+
+    z = keras.Input(shape=(W.shape[0],))
+    dense = keras.layers.Dense(W.shape[1], activation="sigmoid", name="probe_pixels")
+    out = keras.layers.Reshape((28, 28, 1))(dense(z))
+    model = keras.Model(z, out, name="probe_decoder")
+    dense.set_weights([W, b])
+    return model
+
+
+def _noise_layer_class():
+    import keras
+    from keras import ops
+
+    class ProbeNoise(keras.layers.Layer):
+        """z = z_mean + exp(0.5·z_log_var)·eps with eps fixed by the judge (row i of the batch gets eps[i]),
+        or fresh N(0, 1) noise when eps is None."""
+
+        def __init__(self, eps=None, seed=0, **kwargs):
+            super().__init__(**kwargs)
+            self.eps = None if eps is None else np.asarray(eps, "float32")
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            if self.eps is None:
+                eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+            else:
+                eps = ops.convert_to_tensor(self.eps)[: ops.shape(z_mean)[0]]
+            return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+    return ProbeNoise
+
+
+def linear_encoder(A, B, b_lv, eps=None, seed=0):
+    """x -> [z_mean = flat(x)·A, z_log_var = flat(x)·B + b_lv, z]; z uses the judge's eps when given."""
+    import keras
+
+    x = keras.Input(shape=(28, 28, 1))
+    flat = keras.layers.Flatten()(x)
+    mean_layer = keras.layers.Dense(A.shape[1], use_bias=False, name="probe_z_mean")
+    log_var_layer = keras.layers.Dense(A.shape[1], name="probe_z_log_var")
+    z_mean, z_log_var = mean_layer(flat), log_var_layer(flat)
+    z = _noise_layer_class()(eps=eps, seed=seed)([z_mean, z_log_var])
+    model = keras.Model(x, [z_mean, z_log_var, z], name="probe_encoder")
+    mean_layer.set_weights([A])
+    log_var_layer.set_weights([B, b_lv])
+    return model, (mean_layer, log_var_layer)
+
+
+def reference_sampling_class(eps=None):
+    """The reparameterisation layer swapped in for ``Sampling`` while another part is measured (with the judge's
+    fixed noise ``eps`` in the train step, so a train step that samples z itself sees the same z)."""
+    ProbeNoise = _noise_layer_class()
+
+    class Sampling(ProbeNoise):
+        def __init__(self, seed=None, **kwargs):
+            super().__init__(eps=eps, seed=seed, **kwargs)
+
+    return Sampling
+
+
+def reference_kl(z_mean, z_log_var):
+    from keras import ops
+
+    return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+
+
+@contextlib.contextmanager
+def swapped(ns, **replacements):
+    """Temporarily rebind names in the student's namespace (restored afterwards, also on error)."""
+    missing = object()
+    saved = {k: ns.get(k, missing) for k in replacements}
+    ns.update(replacements)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is missing:
+                ns.pop(k, None)
+            else:
+                ns[k] = v
+
+
+def as_tensor(a):
+    from keras import ops
+
+    return ops.convert_to_tensor(np.asarray(a, "float32"))
+
+
+def layer_classes(model):
+    """'Class:Base:Base…' for every layer, nested models and custom layers included."""
+    import keras
+
+    seen, out = set(), []
+
+    def visit(layer):
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        if layer is not model:
+            out.append(":".join(c.__name__ for c in type(layer).__mro__ if c.__module__ != "builtins"))
+        children = []
+        try:
+            children = list(layer._flatten_layers(include_self=False, recursive=False))
+        except Exception:
+            children = list(getattr(layer, "layers", []) or [])
+        for child in children:
+            if isinstance(child, keras.layers.Layer):
+                visit(child)
+
+    visit(model)
+    return np.array(out or ["(ninguna)"])
+
+
+def student_object(ns, name):
+    value = ns.get(name)
+    if value is None:
+        raise NameError(f"«{name}» no está definido en el cuaderno")
+    return value
+
+
+# --------------------------------------------------------------------------------------------------------
+# collectors: one per graded part; `record(name, thunk)` stores thunk()'s value or its error
+def collect_sampling(ns, probe, record):
+    import tensorflow as tf
+
+    Sampling = student_object(ns, "Sampling")
+    mu, log_var = as_tensor(probe["mu"]), as_tensor(probe["log_var"])
+    layer = Sampling()
+    record("z", lambda: layer((mu, log_var)))
+    small_mu, small_lv = mu[:256], log_var[:256]
+    record("fresh_1", lambda: layer((small_mu, small_lv)))
+    record("fresh_2", lambda: layer((small_mu, small_lv)))
+    graph_call = tf.function(lambda m, v: layer((m, v)))
+    record("graph_1", lambda: graph_call(small_mu, small_lv))
+    record("graph_2", lambda: graph_call(small_mu, small_lv))
+    m, v = tf.Variable(mu[:64]), tf.Variable(log_var[:64])
+    w = as_tensor(probe["w"])
+    with tf.GradientTape() as tape:
+        z = Sampling()((m, v))
+        total = tf.reduce_sum(z * w)
+    grads = tape.gradient(total, [m, v])
+    record("grad_z", lambda: z)
+    record("grad_mu", lambda: _gradient(grads[0], "μ"))
+    record("grad_log_var", lambda: _gradient(grads[1], "log σ²"))
+
+
+def _gradient(g, name):
+    if g is None:
+        raise ValueError(f"el gradiente respecto a {name} es None (¿NumPy, stop_gradient o un valor constante?)")
+    return g
+
+
+def collect_kl(ns, probe, record):
+    import tensorflow as tf
+
+    kl_divergence = student_object(ns, "kl_divergence")
+    z_mean, z_log_var = as_tensor(probe["z_mean"]), as_tensor(probe["z_log_var"])
+    record("kl", lambda: kl_divergence(z_mean, z_log_var))
+    zeros = as_tensor(np.zeros((4, z_mean.shape[1])))
+    record("kl_prior", lambda: kl_divergence(zeros, zeros))
+    m, v = tf.Variable(z_mean), tf.Variable(z_log_var)
+
+    def grads():
+        with tf.GradientTape() as tape:
+            total = tf.reduce_sum(tf.cast(kl_divergence(m, v), "float32"))
+        return tape.gradient(total, [m, v])
+
+    state = {}
+
+    def gradient(i, name):
+        if "g" not in state:
+            state["g"] = grads()
+        return _gradient(state["g"][i], name)
+
+    record("grad_z_mean", lambda: gradient(0, "z_mean"))
+    record("grad_z_log_var", lambda: gradient(1, "z_log_var"))
+
+
+def collect_encoder(ns, probe, record):
+    import keras
+
+    build_encoder = student_object(ns, "build_encoder")
+    latent = int(probe["latent_dim"])
+    x, x_rep = as_tensor(probe["x"]), as_tensor(probe["x_repeated"])
+    with swapped(ns, Sampling=reference_sampling_class()):
+        model = build_encoder(latent)
+        record("is_model", lambda: np.array(isinstance(model, keras.Model)))
+        out = model(x)
+        record("n_outputs", lambda: np.array(len(out) if isinstance(out, (list, tuple)) else 1))
+        for i, name in enumerate(("z_mean", "z_log_var", "z")):
+            record(name, lambda i=i: out[i])
+        rep = model(x_rep)
+        for i, name in enumerate(("rep_z_mean", "rep_z_log_var", "rep_z")):
+            record(name, lambda i=i: rep[i])
+        big = model(x * 50.0)
+        record("big_z_mean", lambda: big[0])
+        record("big_z_log_var", lambda: big[1])
+        record("other_latent_shape", lambda: np.array(build_encoder(latent + 2)(x[:4])[0].shape))
+        record("layers", lambda: layer_classes(model))
+
+
+def collect_decoder(ns, probe, record):
+    import keras
+
+    build_decoder = student_object(ns, "build_decoder")
+    latent = int(probe["latent_dim"])
+    z = as_tensor(probe["z"])
+    model = build_decoder(latent)
+    record("is_model", lambda: np.array(isinstance(model, keras.Model)))
+    record("images", lambda: model(z))
+    record("images_far", lambda: model(z * 30.0))
+    other = as_tensor(probe["z_other"])
+    record("other_latent_images", lambda: build_decoder(other.shape[1])(other))
+    record("layers", lambda: layer_classes(model))
+
+
+def _fit_or_tuple(call):
+    """Call with the data as a tensor x; a train_step written for (x, x) tuples gets them instead."""
+    try:
+        return call(False)
+    except Exception:
+        return call(True)
+
+
+def collect_train_step(ns, probe, record):
+    import keras
+
+    VAE = student_object(ns, "VAE")
+    with swapped(ns, kl_divergence=reference_kl, Sampling=reference_sampling_class(probe["eps"])):
+        # 1. one SGD step on a batch with the judge's fixed noise: the judge recomputes the exact gradient
+        encoder, (mean_layer, log_var_layer) = linear_encoder(probe["A"], probe["B"], probe["b_lv"], eps=probe["eps"])
+        decoder = linear_decoder(probe["W"], probe["b"])
+        vae = VAE(encoder, decoder, beta=float(probe["beta"]))
+        vae.compile(optimizer=keras.optimizers.SGD(learning_rate=float(probe["lr"])))
+        batch = as_tensor(probe["x"])
+        logs = {}
+
+        def step(as_tuple):
+            return vae.train_step((batch, batch) if as_tuple else batch)
+
+        def run_step():
+            logs.update({k: np.asarray(keras.ops.convert_to_numpy(v), "float64")
+                         for k, v in dict(_fit_or_tuple(step)).items()})
+            return np.array(sorted(logs))
+
+        record("log_keys", run_step)
+        for key in ("loss", "reconstruction_loss", "kl_loss"):
+            record("log_" + key, lambda key=key: np.mean(logs[key]))
+        pixels = decoder.get_layer("probe_pixels")
+        record("A_after", lambda: mean_layer.get_weights()[0])
+        record("B_after", lambda: log_var_layer.get_weights()[0])
+        record("b_lv_after", lambda: log_var_layer.get_weights()[1])
+        record("W_after", lambda: pixels.get_weights()[0])
+        record("b_after", lambda: pixels.get_weights()[1])
+
+        # 2. one epoch of fit() on real images: the judge evaluates the loss of the returned weights itself
+        fit_encoder, (fit_mean, fit_log_var) = linear_encoder(probe["A"], probe["B"], probe["b_lv"], eps=probe["eps"])
+        fit_decoder = linear_decoder(probe["W"], probe["b"])
+        fit_vae = VAE(fit_encoder, fit_decoder, beta=1.0)
+        fit_vae.compile(optimizer=keras.optimizers.Adam(float(probe["fit_lr"])))
+        x_fit = np.asarray(probe["x_fit"], "float32")
+        batch_size = int(probe["fit_batch"])
+
+        def fit(as_tuple):
+            args = (x_fit, x_fit) if as_tuple else (x_fit,)
+            fit_vae.fit(*args, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
+            return np.array(True)
+
+        record("fit_ran", lambda: _fit_or_tuple(fit))
+        fit_pixels = fit_decoder.get_layer("probe_pixels")
+        record("fit_A", lambda: fit_mean.get_weights()[0])
+        record("fit_B", lambda: fit_log_var.get_weights()[0])
+        record("fit_b_lv", lambda: fit_log_var.get_weights()[1])
+        record("fit_W", lambda: fit_pixels.get_weights()[0])
+        record("fit_b", lambda: fit_pixels.get_weights()[1])
+
+
+def collect_sample_images(ns, probe, record):
+    sample_images = student_object(ns, "sample_images")
+    decoder = linear_decoder(probe["W"], probe["b"])
+    k = probe["W"].shape[0]
+    first = {}
+
+    def shape_call():
+        first["v"] = sample_images(decoder, 16, k, seed=0)
+        return np.array(type(first["v"]).__name__)
+
+    record("type_name", shape_call)
+    record("small", lambda: first["v"])
+    record("prior", lambda: sample_images(decoder, 2000, k, seed=1))
+    record("seed3_a", lambda: sample_images(decoder, 8, k, seed=3))
+    record("seed3_b", lambda: sample_images(decoder, 8, k, seed=3))
+    record("seed4", lambda: sample_images(decoder, 8, k, seed=4))
+    other = linear_decoder(probe["W_other"], probe["b_other"])
+    record("other_latent", lambda: sample_images(other, 500, probe["W_other"].shape[0], seed=2))
+    collect_trained_model(ns, probe, record)
+
+
+def collect_trained_model(ns, probe, record):
+    """The student's own trained encoder/decoder on the judge's codes and test images (reported, not scored)."""
+    encoder, decoder = ns.get("encoder"), ns.get("decoder")
+    if encoder is None or decoder is None:
+        return
+    z = np.asarray(probe["trained_z"], "float32")
+    x = np.asarray(probe["trained_x"], "float32")
+    record("trained_samples", lambda: decoder.predict(z, verbose=0))
+    record("trained_reconstructions", lambda: decoder.predict(
+        np.asarray(encoder.predict(x, verbose=0)[0], "float32"), verbose=0))
+
+
+def collect_interpolate(ns, probe, record):
+    interpolate = student_object(ns, "interpolate")
+    encoder, _ = linear_encoder(probe["A"], probe["B"], probe["b_lv"], eps=None, seed=3)
+    decoder = linear_decoder(probe["W"], probe["b"])
+    x_a, x_b = np.asarray(probe["x_a"], "float32"), np.asarray(probe["x_b"], "float32")
+    first = {}
+
+    def call():
+        first["v"] = interpolate(encoder, decoder, x_a, x_b, steps=7)
+        return np.array(type(first["v"]).__name__)
+
+    record("type_name", call)
+    record("frames", lambda: first["v"])
+    record("frames_4", lambda: interpolate(encoder, decoder, x_a, x_b, steps=4))
+
+
+COLLECTORS = {
+    "sampling": collect_sampling, "kl": collect_kl, "encoder": collect_encoder, "decoder": collect_decoder,
+    "train_step": collect_train_step, "sample_images": collect_sample_images, "interpolate": collect_interpolate,
+}
+
+
+# --------------------------------------------------------------------------------------------------------
+def to_array(value):
+    if isinstance(value, np.ndarray):
+        out = value
+    else:
+        try:
+            import keras
+
+            out = np.asarray(keras.ops.convert_to_numpy(value))
+        except Exception:
+            out = np.asarray(value)
+    if out.dtype == object:
+        raise TypeError(f"el resultado no es numérico ({type(value).__name__})")
+    return out
+
+
+def run(ns, part, probe_path, out_path, seed):
+    """Collect ``part``'s evidence from the student's namespace ``ns``; write it to ``out_path`` (npz)."""
+    import keras
+
+    probe = dict(np.load(probe_path, allow_pickle=False))
+    out = {}
+
+    def record(name, thunk):
+        try:
+            out[name] = to_array(thunk())
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # SystemExit included: a student's sys.exit() fails that call only
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            out["error:" + name] = np.array(f"{type(error).__name__}: {message}"[:300])
+
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        keras.utils.set_random_seed(int(seed))
+        record("_collector", lambda: (COLLECTORS[part](ns, probe, record), np.array(True))[1])
+    tmp = out_path + ".part.npz"
+    np.savez(tmp, **out)
+    os.replace(tmp, out_path)
+    sys.stdout.flush()

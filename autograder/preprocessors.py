@@ -1,0 +1,203 @@
+"""vaekit's grading steps, as nbgrader autograde preprocessors (configured in the course's ``nbgrader_config.py``,
+so plain ``nbgrader autograde`` and ``vaekit grade`` run the same pipeline):
+
+1. ``SandboxedExecute`` (replaces nbgrader's ``Execute``): runs the notebook in a bubblewrap-sandboxed kernel
+   (``autograder.sandbox``); logs each cell as it starts and ends (nbclient hooks, written by this process, so a
+   kernel cannot forge it) to find the cell that killed the kernel; runs a neutralised cell as a Spanish error;
+   and after each judged grade cell sends the part's probe and collector into the kernel and reads back the raw
+   evidence (``autograder.judge.kernel_side``).
+2. ``JudgeGradeCells``: here, where no student code runs, the judge turns the evidence into each grade cell's
+   outputs (the ✔/✘ report and the score as nbgrader's partial credit, or the Spanish error when it is 0),
+   whatever the cell printed itself; it also scans the student's cells for code that reaches for the grader.
+   nbgrader's SaveAutoGrades then records those scores as usual.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool, Integer, Unicode
+
+from autograder import judge, tampering
+
+NO_SANDBOX_NOTE = "calificada SIN sandbox (--no-sandbox): el código del alumno pudo acceder a todo el equipo"
+
+
+def cell_key(source: str) -> str:
+    return hashlib.sha1(source.strip().encode("utf-8")).hexdigest()
+
+
+def evidence_key(grade_id: str) -> str:
+    return f"evidence:{grade_id}"
+
+
+def neutralised_source(reason: str) -> str:
+    message = ("vaekit: esta celda no se ejecutó al calificar porque " + reason +
+               ". El resto del cuaderno se calificó sin ella; corrígela y vuelve a entregar.")
+    return f"raise RuntimeError({message!r})\n"
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute in a sandboxed kernel, with a cell log, neutralised cells and evidence collection."""
+
+    sandbox = Bool(True, help="run grading kernels in the bubblewrap sandbox (False only with --no-sandbox)"
+                   ).tag(config=True)
+    max_processes = Integer(512, help="process/thread limit of a grading kernel").tag(config=True)
+    cell_log = Unicode("", help="JSONL file: one line as each cell starts and ends (set by vaekit grade)"
+                       ).tag(config=True)
+    neutralise_file = Unicode("", help="JSON {cell key: Spanish reason} of cells to run as an error"
+                              ).tag(config=True)
+
+    def create_kernel_manager(self):
+        from jupyter_client.manager import AsyncKernelManager
+
+        from autograder.sandbox import SandboxedKernelManager, check_available
+
+        if self.sandbox:
+            check_available()
+        self.kernel_manager_class = SandboxedKernelManager if self.sandbox else AsyncKernelManager
+        km = super().create_kernel_manager()
+        if self.sandbox:
+            km.max_processes = self.max_processes
+        return km
+
+    # cell log (written here, outside the kernel) --------------------------------------------------------
+    def _log(self, event: str, key: str, head: str, **extra) -> None:
+        if not self.cell_log:
+            return
+        with open(self.cell_log, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"event": event, "key": key, "head": head.strip()[:300], "t": round(time.time(), 3),
+                                **extra}, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _on_cell_start(self, cell, cell_index, **kwargs):
+        if cell.cell_type == "code" and cell.source.strip():
+            key = self._keys.get(cell_index, cell_key(cell.source))
+            self._log("start", key, self._heads.get(cell_index, cell.source))
+
+    def _on_cell_executed(self, cell, cell_index, execute_reply, **kwargs):
+        if cell.cell_type == "code":
+            self._log("end", self._keys.get(cell_index, cell_key(cell.source)), "")
+
+    # the run --------------------------------------------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        resources = resources if resources is not None else {}
+        plan = {}
+        if self.neutralise_file and os.path.exists(self.neutralise_file):
+            plan = json.loads(Path(self.neutralise_file).read_text(encoding="utf-8"))
+        assignment = resources.get("nbgrader", {}).get("assignment")
+        folder = resources.get("metadata", {}).get("path") or os.getcwd()
+        vk = resources.setdefault("vaekit", {})
+        vk.update(assignment=assignment, sandbox=bool(self.sandbox), evidence={}, probes={},
+                  config=judge.config_for(assignment, folder), plan=plan)
+        self._plan, self._keys, self._heads = plan, {}, {}
+        self._parts = judge.parts_for(assignment)
+        self._exchange = Path(tempfile.mkdtemp(prefix="vaekit-evidence-")) if not self.sandbox else None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self._exchange is not None:
+                shutil.rmtree(self._exchange, ignore_errors=True)
+
+    def setup_kernel(self, **kwargs):
+        self.on_cell_start = self._on_cell_start
+        self.on_cell_executed = self._chain_executed
+        return super().setup_kernel(**kwargs)
+
+    def _chain_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        self._on_cell_executed(**kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        key = cell_key(cell.source)
+        self._keys[index] = key
+        reason = self._plan.get(key)
+        if reason is None:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        else:
+            original, cell.source = cell.source, neutralised_source(reason)
+            try:
+                cell, resources = super().preprocess_cell(cell, resources, index)
+            finally:
+                cell.source = original
+        grade = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade in self._parts:
+            self.collect_evidence(grade, index)
+        return cell, self.resources
+
+    def collect_evidence(self, grade_id: str, index: int) -> None:
+        """Send ``grade_id``'s probe and collector into the kernel; keep the raw evidence in resources."""
+        vk = self.resources["vaekit"]
+        part = self._parts[grade_id]
+        probe = part.make_probe(vk["config"])
+        vk["probes"][grade_id] = probe
+        reason = self._plan.get(evidence_key(grade_id))
+        if reason is not None:
+            vk["evidence"][grade_id] = judge.Evidence(failure=f"al llamar a tu código el kernel {reason}")
+            return
+        folder = Path(self.km.runtime_dir) if self.sandbox else self._exchange
+        nonce = secrets.token_hex(8)
+        probe_path, out_path = folder / f"probe-{nonce}.npz", folder / f"evidence-{nonce}.npz"
+        import numpy as np
+
+        np.savez(probe_path, **probe)
+        probe_path.chmod(0o644)
+        request = nbformat.v4.new_code_cell(judge.request_code(part.key, str(probe_path), str(out_path)))
+        self._keys[index] = evidence_key(grade_id)
+        self._heads[index] = f"(vaekit: el juez llama a tu código de «{grade_id}»)"
+        graded_cell = self.nb.cells[index]
+        try:
+            self.execute_cell(request, index, store_history=False)
+        finally:
+            self.nb.cells[index] = graded_cell  # nbclient stores the executed cell at its index
+            self._keys.pop(index, None)
+            self._heads.pop(index, None)
+            probe_path.unlink(missing_ok=True)
+        failure = judge.request_failure(request)
+        vk["evidence"][grade_id] = judge.read_evidence(out_path, failure)
+
+
+class JudgeGradeCells(NbGraderPreprocessor):
+    """The judge's verdict becomes each judged grade cell's outputs (nbgrader then records the score)."""
+
+    enabled = Bool(True)
+    report_file = Unicode("", help="JSON file for vaekit: verdicts, tampering flags, sandbox (set by vaekit grade)"
+                          ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        vk = resources.get("vaekit") or {}
+        assignment = vk.get("assignment") or resources.get("nbgrader", {}).get("assignment")
+        parts = judge.parts_for(assignment)
+        config = vk.get("config") or judge.config_for(assignment, resources.get("metadata", {}).get("path") or ".")
+        verdicts = {}
+        for cell in nb.cells:
+            grade = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade not in parts:
+                continue
+            evidence = vk.get("evidence", {}).get(grade) or judge.Evidence(
+                failure="no se recogieron pruebas de esta parte (¿falta autograder.preprocessors.SandboxedExecute "
+                        "en c.Autograde.autograde_preprocessors?)")
+            probe = vk.get("probes", {}).get(grade) or parts[grade].make_probe(config)
+            points = float(cell.metadata["nbgrader"]["points"])
+            result = parts[grade].judge(grade, evidence, probe, config, points)
+            if not vk.get("sandbox", False):
+                result.notes.append(NO_SANDBOX_NOTE)
+            cell.outputs = judge.verdict_outputs(result)
+            verdicts[grade] = result.as_dict()
+        flags = tampering.scan(nb)
+        if self.report_file:
+            report = {"assignment": assignment, "sandbox": bool(vk.get("sandbox", False)), "verdicts": verdicts,
+                      "flags": [f.as_dict() for f in flags]}
+            Path(self.report_file).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        return nb, resources

@@ -1,0 +1,217 @@
+"""The bubblewrap sandbox every grading kernel runs in.
+
+Inside it the student's code sees only: the system's programs and libraries (read-only), the Python installation
+and virtualenv (read-only), the student runtime ``vae_runtime`` (read-only), the data folder (read-only), its own
+submission folder (writable), the kernel's runtime folder (writable: connection file, ipc sockets, evidence files)
+and a private, empty ``/tmp``. The course (``source/``, ``release/``, the gradebook, other submissions, the
+config), ``vae_lib`` and ``autograder`` are not mounted at all. No network (its own empty network namespace; the
+kernel talks to nbclient over ipc sockets), its own PID namespace (everything inside dies with the kernel), a
+cleared environment, and a process limit (``RLIMIT_NPROC``) against fork bombs. Run as root (a grading server),
+the kernel also drops to an unprivileged uid of its own, so the process limit holds and nothing outside its
+folders is writable even where permissions would allow root.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from autograder.errors import VaekitError
+
+INSTALL_HINT = ("Instala bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; o `make sandbox`) y "
+                "comprueba que los espacios de nombres de usuario están activos "
+                "(`sysctl kernel.unprivileged_userns_clone=1`). Para calificar sin aislamiento (no recomendado), "
+                "usa `--no-sandbox`: las notas quedarán marcadas como calificadas sin sandbox.")
+
+# Environment variables the kernel may see (everything else, e.g. a PostgreSQL URL, stays outside).
+PASSED_ENV = ("LANG", "LC_ALL", "TZ", "VAE_DATA_DIR", "NBGRADER_EXECUTION", "MPLBACKEND", "PYTHONUNBUFFERED",
+              "TF_CPP_MIN_LOG_LEVEL", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_FORCE_GPU_ALLOW_GROWTH",
+              "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+              "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "VAEKIT_QUICK")
+SYSTEM_DIRS = ("/usr", "/etc", "/opt")
+SYSTEM_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
+SANDBOX_UID_BASE = 60000  # root graders run each kernel as uid SANDBOX_UID_BASE + (grader pid mod 30000)
+
+
+class SandboxUnavailable(VaekitError):
+    pass
+
+
+@dataclass
+class SandboxSpec:
+    """What one kernel's sandbox mounts. ``writable``: the submission folder and the kernel's runtime folder."""
+    writable: list[Path]
+    readable: list[Path] = field(default_factory=list)
+    cwd: Path | None = None
+    max_processes: int = 512  # processes + threads of the kernel's uid (TensorFlow uses ~60 threads)
+    env: dict[str, str] = field(default_factory=dict)
+    devices: list[str] = field(default_factory=list)  # e.g. /dev/nvidia0 on a GPU worker
+
+
+@lru_cache(maxsize=1)
+def check_available() -> str:
+    """The path of ``bwrap`` once a trivial sandbox ran here; raises SandboxUnavailable (Spanish) otherwise."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable(f"No se encontró bubblewrap (`bwrap`), necesario para aislar las entregas. {INSTALL_HINT}")
+    probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
+                            "--unshare-net", "--die-with-parent", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        detail = (probe.stderr or probe.stdout).strip().splitlines()[-1:] or ["sin mensaje"]
+        raise SandboxUnavailable(f"bubblewrap no puede crear un sandbox en esta máquina ({detail[0]}). {INSTALL_HINT}")
+    return bwrap
+
+
+def python_dirs() -> list[Path]:
+    """The Python installation and virtualenv the kernel runs from, and where ``vae_runtime`` lives."""
+    dirs = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent.parent}
+    spec = importlib.util.find_spec("vae_runtime")
+    if spec is not None and spec.origin:
+        package = Path(spec.origin).resolve().parent
+        if not any(_inside(package, d) for d in dirs):  # an editable install: mount the package folder only
+            dirs.add(package)
+    return sorted(dirs)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def sandbox_uid() -> int | None:
+    """The unprivileged uid a root grader runs its kernels as (None when not root: the kernel keeps the TA's uid)."""
+    return SANDBOX_UID_BASE + os.getpid() % 30000 if os.geteuid() == 0 else None
+
+
+def _parents(paths) -> list[str]:
+    """Every ancestor folder of ``paths`` below /, shallowest first (bwrap would create them 0700)."""
+    out: set[str] = set()
+    for p in paths:
+        for parent in Path(p).parents:
+            if str(parent) != "/":
+                out.add(str(parent))
+    return sorted(out, key=lambda s: (s.count("/"), s))
+
+
+def bwrap_command(spec: SandboxSpec, command: list[str]) -> list[str]:
+    """The bwrap command line that runs ``command`` inside ``spec``'s sandbox."""
+    bwrap = check_available()
+    writable = [Path(p).resolve() for p in spec.writable]
+    readable = [Path(p).resolve() for p in [*python_dirs(), *spec.readable] if Path(p).exists()]
+    mounts = [p for p in readable + writable if not any(str(p).startswith(d) for d in SYSTEM_DIRS)]
+    argv = [bwrap, "--perms", "1777", "--tmpfs", "/tmp"]
+    for parent in _parents(mounts):
+        if not any(parent == d or parent.startswith(d + "/") for d in SYSTEM_DIRS):
+            argv += ["--perms", "0755", "--dir", parent]
+    for d in SYSTEM_DIRS:
+        if os.path.isdir(d):
+            argv += ["--ro-bind", d, d]
+    for link, target in SYSTEM_LINKS.items():
+        if os.path.islink(link):
+            argv += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            argv += ["--ro-bind", link, link]
+        else:
+            argv += ["--symlink", target, link]
+    for p in readable:
+        argv += ["--ro-bind", str(p), str(p)]
+    for p in writable:
+        argv += ["--bind", str(p), str(p)]
+    argv += ["--dev", "/dev", "--proc", "/proc"]
+    for dev in spec.devices:
+        argv += ["--dev-bind", dev, dev]
+    argv += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+             "--die-with-parent", "--new-session", "--hostname", "vaekit-sandbox", "--clearenv"]
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp",
+           "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython", "KERAS_HOME": "/tmp/keras",
+           **{k: os.environ[k] for k in PASSED_ENV if k in os.environ}, **spec.env}
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    if spec.cwd is not None:
+        argv += ["--chdir", str(Path(spec.cwd).resolve())]
+    uid = sandbox_uid()
+    limit = spec.max_processes
+    if uid is not None:
+        for p in writable:
+            _chown_tree(p, uid)
+        argv += ["--cap-add", "CAP_SETUID,CAP_SETGID", "--", "setpriv", f"--reuid={uid}", f"--regid={uid}",
+                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    else:  # the TA's own uid: the limit counts their other processes too
+        limit += _processes_of_current_user()
+        argv += ["--"]
+    return argv + ["prlimit", f"--nproc={limit}:{limit}", "--core=0", *command]
+
+
+def _chown_tree(folder: Path, uid: int) -> None:
+    for root, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            os.lchown(os.path.join(root, name), uid, uid)
+    os.lchown(folder, uid, uid)
+
+
+def restore_owner(folder: Path) -> None:
+    """Give a folder the sandbox wrote in back to the grader's uid (root graders only)."""
+    if os.geteuid() == 0 and Path(folder).exists():
+        _chown_tree(Path(folder), os.getuid())
+
+
+def _processes_of_current_user() -> int:
+    import psutil
+
+    me = psutil.Process().username()
+    total = 0
+    for p in psutil.process_iter(["username", "num_threads"]):
+        if p.info["username"] == me:
+            total += p.info["num_threads"] or 1
+    return total
+
+
+# --------------------------------------------------------------------------------------------------------
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402
+from traitlets import Integer, List as TList, Unicode  # noqa: E402
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start inside ``bwrap`` (see the module docstring), over ipc sockets.
+
+    The kernel's runtime folder (connection file, ipc sockets, probe and evidence files) is a fresh temporary
+    folder per kernel; the writable submission folder is the kernel's working directory (nbclient's ``cwd``).
+    """
+
+    max_processes = Integer(512, help="RLIMIT_NPROC of the kernel's uid (processes and threads)").tag(config=True)
+    readable = TList(Unicode(), help="extra read-only folders mounted in the sandbox").tag(config=True)
+    devices = TList(Unicode(), help="device files bound into the sandbox (e.g. /dev/nvidia0)").tag(config=True)
+
+    def __init__(self, **kwargs):
+        import tempfile
+
+        super().__init__(**kwargs)
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="vaekit-kernel-"))
+        self.runtime_dir.chmod(0o755)
+        self.transport = "ipc"
+        self.ip = str(self.runtime_dir / "kipc")
+        self.connection_file = str(self.runtime_dir / "kernel.json")
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        command = super().format_kernel_cmd(extra_arguments)
+        cwd = Path(self._launch_args.get("cwd") or os.getcwd())
+        data = os.environ.get("VAE_DATA_DIR")
+        spec = SandboxSpec(writable=[cwd, self.runtime_dir], readable=[*(p for p in [data] if p), *self.readable],
+                           cwd=cwd, max_processes=self.max_processes, devices=list(self.devices))
+        return bwrap_command(spec, command)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            cwd = self._launch_args.get("cwd") if isinstance(self._launch_args, dict) else None
+            if cwd:
+                restore_owner(Path(cwd))
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)

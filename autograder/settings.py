@@ -1,0 +1,35 @@
+"""vaekit's own grading settings, as traitlets set in the course's ``nbgrader_config.py`` (one place for every
+setting; the ``vaekit`` CLI only overrides them). nbgrader's and vaekit's preprocessors read their own traits
+(``SandboxedExecute.timeout`` per cell, ``SandboxedExecute.sandbox``, ``CourseDirectory.db_url``…) from the same file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from traitlets import Float, Integer
+from traitlets.config import Config, Configurable
+from traitlets.config.loader import PyFileConfigLoader
+
+
+class Grading(Configurable):
+    """Limits that vaekit's watchdog enforces around each submission's grading process."""
+
+    submission_timeout = Float(900.0, help="wall-clock seconds for one submission, all attempts").tag(config=True)
+    memory_gb = Float(6.0, help="resident memory cap (GiB) over the grading process tree").tag(config=True)
+    max_neutralised = Integer(2, help="cells that may be neutralised before a submission gets 0").tag(config=True)
+    workers = Integer(2, help="submissions graded at once (Dask LocalCluster workers)").tag(config=True)
+
+
+def load_config(root: Path) -> Config:
+    """The course's ``nbgrader_config.py`` as a traitlets Config (the same object nbgrader builds)."""
+    import os
+
+    previous = os.environ.get("VAEKIT_COURSE_ROOT")
+    os.environ["VAEKIT_COURSE_ROOT"] = str(root)
+    try:
+        return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    finally:
+        if previous is None:
+            os.environ.pop("VAEKIT_COURSE_ROOT", None)
+        else:
+            os.environ["VAEKIT_COURSE_ROOT"] = previous
