@@ -55,3 +55,5 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Math renders without internet: LaTeX becomes MathML when the page is written (no MathJax from a CDN).
+c.GenerateFeedback.exporter_class = "autograder.offline_math.OfflineMathHTMLExporter"

@@ -1,7 +1,8 @@
 """``vaekit``: the TA workflow on an nbgrader course root (plain ``nbgrader`` keeps working on the same course).
 
     vaekit [--course DIR] release A          generate release/A, refused unless solution = full, blank = 0, no leaks
-    vaekit [--course DIR] grade A [--workers N] [--student S ...] [--cell-timeout s] [--timeout s] [--memory-gb g]
+    vaekit [--course DIR] grade A [--workers N | --scheduler tcp://host:8786] [--student S ...] [--force]
+                                  [--cell-timeout s] [--timeout s] [--memory-gb g] [--no-sandbox] [--gpu]
     vaekit [--course DIR] feedback A         feedback/<student>/A/A.html (hidden tests cleared, vaekit note on top)
     vaekit [--course DIR] export [--to F]    grades CSV (nbgrader's columns)
     vaekit [--course DIR] report A           report/A/notas.png + report/A/informe.md
@@ -23,21 +24,37 @@ from pathlib import Path
 from autograder import solutions
 from autograder.course import Course, new_course
 from autograder.errors import VaekitError
-from autograder.grading import Grader, Limits, summary_table
+from autograder.grading import Limits
+from autograder.results import summary_table
 from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
 
 DEMO_MARKER = ".vaekit-demo"
 
 
 def add_limits(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=int, default=2, help="entregas calificadas a la vez (por defecto 2)")
-    p.add_argument("--cell-timeout", type=int, default=None, help="segundos por celda (por defecto, nbgrader_config.py)")
-    p.add_argument("--timeout", type=float, default=900.0, help="segundos por entrega (por defecto 900)")
-    p.add_argument("--memory-gb", type=float, default=6.0, help="memoria máxima por entrega en GiB (por defecto 6)")
+    """Grading options; each one only overrides its setting in the course's nbgrader_config.py."""
+    p.add_argument("--workers", type=int, default=None,
+                   help="trabajadores de Dask en este equipo (LocalCluster; por defecto, c.Grading.workers)")
+    p.add_argument("--scheduler", default=None, metavar="DIRECCIÓN",
+                   help="califica en un clúster de Dask ya arrancado (p. ej. tcp://host:8786)")
+    p.add_argument("--cell-timeout", type=int, default=None,
+                   help="segundos por celda (por defecto, c.SandboxedExecute.timeout)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="segundos por entrega (por defecto, c.Grading.submission_timeout)")
+    p.add_argument("--memory-gb", type=float, default=None,
+                   help="memoria máxima por entrega en GiB (por defecto, c.Grading.memory_gb)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="califica SIN aislar el código de los alumnos (queda anotado en cada nota e informe)")
+    p.add_argument("--gpu", action="store_true", help="envía las entregas a trabajadores con el recurso GPU")
 
 
-def limits_of(args) -> Limits:
-    return Limits(cell_timeout=args.cell_timeout, submission_timeout=args.timeout, memory_gb=args.memory_gb)
+def limits_of(course: Course, args) -> Limits:
+    return course.limits(cell_timeout=args.cell_timeout, submission_timeout=args.timeout, memory_gb=args.memory_gb,
+                         sandbox=False if args.no_sandbox else None)
+
+
+def grade_options(args) -> dict:
+    return {"workers": args.workers, "scheduler": args.scheduler, "gpu": args.gpu}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,6 +70,7 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="califica todas las entregas de submitted/")
     g.add_argument("assignment", **tarea)
     g.add_argument("--student", nargs="*", default=None, help="solo estas entregas (por defecto, todas)")
+    g.add_argument("--force", action="store_true", help="vuelve a calificar también las que ya tienen nota")
     add_limits(g)
 
     f = sub.add_parser("feedback", help="retroalimentación HTML por estudiante")
@@ -86,19 +104,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 # commands ------------------------------------------------------------------------------------------------
-def cmd_release(course: Course, assignment: str, limits: Limits, workers: int) -> None:
+def cmd_release(course: Course, assignment: str, limits: Limits, options: dict) -> None:
     from autograder.release import release
 
     print(f"Comprobando la publicación de {assignment} (solución = nota completa, en blanco = 0, sin fugas)…")
-    check = release(course, assignment, workers, limits)
+    check = release(course, assignment, limits=limits, **options)
     print(f"  ✔ solución {check.automatic[0]:g}/{check.automatic[1]:g} en los tests automáticos "
           f"({len(check.manual)} celdas de calificación manual); en blanco {check.blank_score[0]:g}; "
           "sin texto de soluciones ni tests ocultos")
     print(f"  ✔ {course.release_notebook(assignment).relative_to(course.root)} generado")
 
 
-def cmd_grade(course: Course, assignment: str, limits: Limits, workers: int, students=None) -> list:
-    results = Grader(course, assignment, workers, limits).grade_all(students)
+def cmd_grade(course: Course, assignment: str, limits: Limits, options: dict, students=None, force=False) -> list:
+    from autograder.engine import grade
+
+    results = grade(course, assignment, limits=limits, students=students, force=force, **options)
     print()
     print(summary_table(results))
     return results
@@ -117,7 +137,7 @@ def submit(course: Course, assignment: str, source: Path, only: list[str] | None
     return students
 
 
-def cmd_demo(folder: Path, assignments: list[str], limits: Limits, workers: int, only=None) -> None:
+def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
     folder = Path(folder).resolve()
     if folder.exists():
         if not (folder / DEMO_MARKER).exists():
@@ -126,15 +146,19 @@ def cmd_demo(folder: Path, assignments: list[str], limits: Limits, workers: int,
     start = time.monotonic()
     course = new_course(folder, tuple(assignments))
     (folder / DEMO_MARKER).write_text("carpeta de demostración creada por `vaekit demo`; se puede borrar\n")
+    limits, options = limits_of(course, args), grade_options(args)
+    workers = options["workers"] or course.config.Grading.workers
     print(f"Curso de demostración en {folder}")
     for a in assignments:
         print(f"\n=== {a}: 1/5 publicar ===")
-        cmd_release(course, a, limits, workers)
+        cmd_release(course, a, limits, options)
         print(f"\n=== {a}: 2/5 entregas de ejemplo ===")
         students = submit(course, a, REPO_ROOT / "examples" / "submitted", only)
         print(f"{len(students)} entregas copiadas a {course.submitted.relative_to(course.root)}/")
         print(f"\n=== {a}: 3/5 calificar ({workers} a la vez) ===")
-        results = Grader(course, a, workers, limits).grade_all()
+        from autograder.engine import grade
+
+        results = grade(course, a, limits=limits, **options)
         print(f"\n=== {a}: 4/5 retroalimentación ===")
         from autograder.feedback import generate_feedback
 
@@ -169,14 +193,14 @@ def run_command(args: argparse.Namespace) -> int:
         solutions.run_args(args)
         return 0
     if args.command == "demo":
-        cmd_demo(args.folder, args.assignment, limits_of(args), args.workers, args.student)
+        cmd_demo(args.folder, args.assignment, args, args.student)
         return 0
     course = Course(args.course)
     try:
         if args.command == "release":
-            cmd_release(course, args.assignment, limits_of(args), args.workers)
+            cmd_release(course, args.assignment, limits_of(course, args), grade_options(args))
         elif args.command == "grade":
-            cmd_grade(course, args.assignment, limits_of(args), args.workers, args.student)
+            cmd_grade(course, args.assignment, limits_of(course, args), grade_options(args), args.student, args.force)
         elif args.command == "feedback":
             from autograder.feedback import generate_feedback
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from contextlib import contextmanager
+from functools import cached_property
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,18 +65,38 @@ class Course:
             return []
         return sorted(p.name for p in self.submitted.iterdir() if (p / assignment).is_dir())
 
-    # gradebook and commands ----------------------------------------------------------------------------
+    @property
+    def results(self) -> Path:
+        """vaekit's per-submission results (``GradeResult`` JSON), by assignment."""
+        return self.work / "results"
+
+    # settings, gradebook and commands --------------------------------------------------------------------
+    @cached_property
+    def config(self):
+        """The course's ``nbgrader_config.py`` as a traitlets Config (every setting lives there)."""
+        from autograder.settings import load_config
+
+        return load_config(self.root)
+
+    def limits(self, **overrides):
+        """The grading limits of ``nbgrader_config.py``, with ``overrides`` (the CLI's) on top."""
+        from autograder.grading import Limits
+
+        return Limits.from_config(self.config, **overrides)
+
     @property
     def db_url(self) -> str:
-        """The same URL nbgrader_config.py computes for this root."""
-        default = "sqlite:///" + os.path.join(str(self.root), "gradebook.db") + "?timeout=60"
-        return os.environ.get("VAEKIT_DB_URL", default)
+        return self.config.CourseDirectory.db_url
+
+    @property
+    def course_id(self) -> str:
+        return self.config.CourseDirectory.course_id
 
     @contextmanager
     def gradebook(self):
         from nbgrader.api import Gradebook
 
-        with Gradebook(self.db_url, course_id="clase157-vae") as gb:
+        with Gradebook(self.db_url, course_id=self.course_id) as gb:
             yield gb
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:

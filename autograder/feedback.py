@@ -14,7 +14,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
 from autograder.course import Course
-from autograder.grading import STATUS_TEXT, load_results
+from autograder.results import load_results
 from autograder.notebooks import lines_inside_markers, read
 
 BANNER_MARK = "<!-- vaekit-banner -->"
@@ -63,10 +63,10 @@ def leaked_hidden_tests(page: str, hidden: list[str]) -> list[str]:
 
 def banner(result) -> str:
     parts = [f"<b>vaekit</b> — {html.escape(result.assignment)}: <b>{result.score:g} / {result.max_score:g}</b> "
-             f"puntos ({html.escape(STATUS_TEXT[result.status])})."]
+             f"puntos ({html.escape(result.status.text)})."]
     if result.message:
         parts.append(f"<br>{html.escape(result.message)}")
-    colour = {"ok": "#e8f5e9", "neutralised": "#fff8e1", "zero": "#ffebee"}[result.status]
+    colour = {"ok": "#e8f5e9", "neutralised": "#fff8e1", "zero": "#ffebee"}[result.status.value]
     return (f'{BANNER_MARK}<div style="background:{colour};border:1px solid #999;padding:10px;margin:10px;'
             f'font-family:sans-serif">{"".join(parts)}</div>')
 
@@ -82,7 +82,7 @@ def add_banner(page: str, result) -> str:
 
 def generate_feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[Path]:
     """Write ``feedback/<student>/<A>/<A>.html`` for the graded students; returns the pages written."""
-    results = load_results(course, assignment)
+    results = load_results(course.results, assignment)
     args = ["generate_feedback", assignment, "--force",
             "--GenerateFeedback.preprocessors=" + repr(FEEDBACK_PREPROCESSORS)]
     if students and len(students) == 1:

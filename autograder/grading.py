@@ -1,272 +1,152 @@
-"""Autograde every submission of an assignment: in parallel, each in its own isolated ``nbgrader autograde``.
+"""Grade ONE submission, where a grading worker runs (a Dask worker, or this process): ``grade_task``.
 
-Per submission (``grade_submission``):
-1. The notebook JSON is checked first; a corrupt file is never handed to nbgrader.
-2. The submission folder is copied to ``.vaekit/staging/<student>/<A>/`` and nbgrader autogrades that copy
-   (``--CourseDirectory.submitted_directory``): the student's original is never modified.
-3. An IPython startup hook logs every cell as it starts and ends. When the run dies (the kernel died, the
-   submission ran past its time limit, or its process tree passed the memory cap), the cell that started and
-   never ended is the culprit: the hook replaces it by a Spanish error on the next run, which grades the rest
-   of the notebook. At most ``MAX_NEUTRALISED`` cells are neutralised.
-4. A submission that still cannot be graded (corrupt JSON, nbgrader error) is graded as the blank release
-   with a Spanish message on top: it gets a gradebook row with zeros and a feedback page that says why.
-Every submission ends with a row in the gradebook and a ``GradeResult`` saved in ``.vaekit/results/<A>/``.
+The task carries everything (the course's config and source, the submission's files), and the output carries
+everything back (the autograded notebook, the judge's report, the status): no shared filesystem is assumed. The
+worker keeps a scratch copy of the course per assignment (its own gradebook, made once by ``nbgrader
+generate_assignment``), and runs nbgrader's ``Autograde`` converter in its own process, so nbgrader, nbconvert
+and the judge's TensorFlow are imported once per worker, not once per submission. The course's pipeline does the
+rest (``autograder.preprocessors``: sandboxed kernel, judge).
 
-SQLite: all workers write to the one gradebook; nbgrader_config.py sets ``?timeout=60`` so a writer waits for
-the lock instead of failing (nbgrader's writes last milliseconds). A run that still reports "database is
-locked" is retried once.
+Per submission:
+1. A corrupt notebook is never handed to nbgrader: it gets 0 with a Spanish message.
+2. A watchdog kills the kernel when the submission passes its wall-clock limit or its memory cap. When the kernel
+   dies (killed, ``os._exit``, a crash), the cell log written by ``SandboxedExecute`` names the cell that started
+   and never ended: it is neutralised (run as a Spanish error) and the submission graded again, at most
+   ``max_neutralised`` times.
+3. What still cannot be graded gets the blank release's zero, with the reason on top.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import logging
+import os
 import shutil
+import socket
+import subprocess
 import sys
+import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import psutil
 
-from autograder.course import NBGRADER, Course
-from autograder.isolation import GIB, RunResult, run_isolated, thread_env
+from autograder.errors import VaekitError
+from autograder.preprocessors import evidence_key
 
-MAX_NEUTRALISED = 2
-HOOK = Path(__file__).parent / "templates" / "ipython_startup.py"
-
-STATUS_TEXT = {"ok": "calificada", "neutralised": "calificada (celda neutralizada)", "zero": "sin calificar: 0"}
+GIB = 1024**3
 
 
 @dataclass
 class Limits:
-    """Per-cell timeout (None: nbgrader_config.py's ``c.Execute.timeout``), per-submission wall time, memory cap."""
-    cell_timeout: int | None = None
+    """Per-submission limits; defaults come from the course's ``nbgrader_config.py`` (``Limits.from_config``)."""
+    cell_timeout: int = 180
     submission_timeout: float = 900.0
     memory_gb: float = 6.0
+    max_neutralised: int = 2
+    max_processes: int = 512
+    sandbox: bool = True
+
+    @classmethod
+    def from_config(cls, config, **overrides) -> "Limits":
+        limits = cls(cell_timeout=int(config.SandboxedExecute.get("timeout", cls.cell_timeout)),
+                     submission_timeout=float(config.Grading.get("submission_timeout", cls.submission_timeout)),
+                     memory_gb=float(config.Grading.get("memory_gb", cls.memory_gb)),
+                     max_neutralised=int(config.Grading.get("max_neutralised", cls.max_neutralised)),
+                     max_processes=int(config.SandboxedExecute.get("max_processes", cls.max_processes)),
+                     sandbox=bool(config.SandboxedExecute.get("sandbox", cls.sandbox)))
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(limits, key, type(getattr(limits, key))(value))
+        return limits
 
 
 @dataclass
-class GradeResult:
+class CourseBundle:
+    """What a worker needs of the course: its config and the assignment's source folder (relative path -> bytes)."""
+    assignment: str
+    files: dict[str, bytes]
+
+    @property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for name in sorted(self.files):
+            h.update(name.encode() + b"\0" + self.files[name] + b"\0")
+        return h.hexdigest()[:16]
+
+    @classmethod
+    def of(cls, root: Path, assignment: str) -> "CourseBundle":
+        root = Path(root)
+        files = {"nbgrader_config.py": (root / "nbgrader_config.py").read_bytes()}
+        for path in sorted((root / "source" / assignment).rglob("*")):
+            if path.is_file() and ".ipynb_checkpoints" not in path.parts and "__pycache__" not in path.parts:
+                files[str(path.relative_to(root))] = path.read_bytes()
+        return cls(assignment, files)
+
+
+@dataclass
+class SubmissionTask:
+    assignment: str
+    student: str
+    files: dict[str, bytes]  # the submission folder, relative path -> bytes
+    course: CourseBundle
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class TaskOutput:
     student: str
     assignment: str
-    score: float
-    max_score: float
-    status: str  # "ok" | "neutralised" | "zero"
-    message: str = ""  # Spanish, for the student and the TA
-    seconds: float = 0.0
-    runs: int = 0
-    grades: dict[str, list[float]] = field(default_factory=dict)  # grade_id -> [score, max_score]
-    manual: list[str] = field(default_factory=list)  # grade_ids that still need a manual grade
-
-    def save(self, course: Course) -> Path:
-        path = results_dir(course, self.assignment) / f"{self.student}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1), encoding="utf-8")
-        return path
+    status: str  # results.Status value
+    message: str
+    runs: int
+    seconds: float
+    notebook: bytes  # the autograded notebook (JSON), scores in its grade cells' outputs
+    report: dict  # the judge's report: verdicts, flags, sandbox
+    worker: str = ""
+    log_tail: str = ""
 
 
-def results_dir(course: Course, assignment: str) -> Path:
-    return course.work / "results" / assignment
+def read_submission(folder: Path) -> dict[str, bytes]:
+    """The files of a submission folder (checkpoints skipped), relative path -> bytes."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts}
 
 
-def load_results(course: Course, assignment: str) -> dict[str, GradeResult]:
-    folder = results_dir(course, assignment)
-    out = {}
-    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        out[data["student"]] = GradeResult(**data)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------------
-def notebook_problem(path: Path) -> str | None:
-    """A Spanish description of why ``path`` cannot be graded as a notebook, or None when it can."""
-    if not path.exists():
-        return f"no se encontró el cuaderno {path.name} en la entrega"
+def notebook_problem(data: bytes | None, name: str) -> str | None:
+    """A Spanish description of why ``data`` cannot be graded as a notebook, or None when it can."""
+    if data is None:
+        return f"no se encontró el cuaderno {name} en la entrega"
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # noqa: BLE001 (any parse or schema error means the same to the student)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         first = first.split(":")[0][:80]
-        return f"el archivo {path.name} no es un cuaderno de Jupyter válido ({first})"
+        return f"el archivo {name} no es un cuaderno de Jupyter válido ({first}; JSON inválido o incompleto)"
     return None
 
 
 def unfinished_cell(cell_log: Path) -> dict | None:
-    """The last cell that started and never ended (``{"key", "head"}``), from the startup hook's log."""
-    if not cell_log.exists():
+    """The last cell that started and never ended (``{"key", "head"}``), from SandboxedExecute's cell log."""
+    if not Path(cell_log).exists():
         return None
     open_cells: list[dict] = []
-    for line in cell_log.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in Path(cell_log).read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut by the kill
-        if entry["event"] == "start":
+        if entry.get("event") == "start":
             open_cells.append(entry)
-        elif open_cells and open_cells[-1]["key"] == entry["key"]:
+        elif open_cells and open_cells[-1]["key"] == entry.get("key"):
             open_cells.pop()
     return open_cells[-1] if open_cells else None
-
-
-def death_reason(run: RunResult, limits: Limits) -> str:
-    if run.memory_exceeded:
-        return f"superó el límite de memoria ({limits.memory_gb:g} GiB)"
-    if run.timed_out:
-        return f"superó el tiempo máximo por entrega ({limits.submission_timeout:g} s)"
-    return "terminó el kernel de Python (os._exit, un fallo de memoria o un error fatal)"
-
-
-def nbgrader_error(output: str) -> str:
-    errors = [ln.strip() for ln in output.splitlines() if "[ERROR]" in ln or "Error" in ln]
-    return errors[-1][:300] if errors else "error desconocido"
-
-
-# ---------------------------------------------------------------------------------------------------------
-class Grader:
-    """Grades the submissions of one assignment of ``course`` under ``limits`` with ``workers`` in parallel."""
-
-    def __init__(self, course: Course, assignment: str, workers: int = 2, limits: Limits | None = None):
-        self.course = course
-        self.assignment = assignment
-        self.workers = max(1, int(workers))
-        self.limits = limits or Limits()
-
-    def check_ready(self) -> None:
-        from nbgrader.api import MissingEntry
-
-        with self.course.gradebook() as gb:
-            try:
-                gb.find_assignment(self.assignment)
-            except MissingEntry:
-                raise RuntimeError(f"La tarea {self.assignment} no está en el libro de notas: "
-                                   f"ejecuta antes `vaekit release {self.assignment}`.") from None
-
-    def grade_all(self, students: list[str] | None = None, progress=None) -> list[GradeResult]:
-        """Grade ``students`` (default: every submission), ``workers`` at a time; returns results by student."""
-        self.check_ready()
-        students = sorted(students or self.course.students(self.assignment))
-        results: list[GradeResult] = []
-        bar = progress or ProgressBar(len(students))
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = {pool.submit(self.grade_submission, s): s for s in students}
-            for fut in as_completed(futures):
-                result = fut.result()
-                results.append(result)
-                bar.update(result)
-        bar.close()
-        return sorted(results, key=lambda r: r.student)
-
-    # one submission --------------------------------------------------------------------------------------
-    def grade_submission(self, student: str) -> GradeResult:
-        start = time.monotonic()
-        run_dir = self.course.work / "runs" / self.assignment / student
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True)
-        neutralised: dict[str, str] = {}
-        notes: list[str] = []
-        runs = 0
-        problem = notebook_problem(self.course.submitted_notebook(student, self.assignment))
-        lock_retried = False
-        while problem is None:
-            runs += 1
-            self.stage_submission(student)
-            run = self.autograde(student, run_dir, runs, neutralised)
-            if self.succeeded(run, student):
-                break
-            output = run.output()
-            if "database is locked" in output and not lock_retried:
-                lock_retried = True
-                continue
-            culprit = unfinished_cell(run_dir / f"cells-{runs}.jsonl")
-            if run.killed or culprit is not None:
-                reason = death_reason(run, self.limits)
-                if culprit is None or culprit["key"] in neutralised or len(neutralised) >= MAX_NEUTRALISED:
-                    problem = f"la ejecución {reason} y no se pudo aislar la celda responsable"
-                    break
-                neutralised[culprit["key"]] = reason
-                notes.append(f"La celda que empieza por «{first_line(culprit['head'])}» {reason}: "
-                             "se neutralizó y se calificó el resto del cuaderno.")
-            else:
-                problem = f"nbgrader no pudo calificar el cuaderno ({nbgrader_error(output)})"
-        if problem is not None:
-            runs += 1
-            self.stage_blank(student, problem)
-            run = self.autograde(student, run_dir, runs, {})
-            if not self.succeeded(run, student):
-                raise RuntimeError(f"{student}: no se pudo registrar la nota 0 ({nbgrader_error(run.output())}); "
-                                   f"registro en {run.log_path}")
-            status, message = "zero", f"No se pudo calificar la entrega: {problem}."
-        elif neutralised:
-            status, message = "neutralised", " ".join(notes)
-        else:
-            status, message = "ok", ""
-        score, max_score, grades, manual = self.read_scores(student)
-        result = GradeResult(student, self.assignment, score, max_score, status, message,
-                             round(time.monotonic() - start, 1), runs, grades, manual)
-        result.save(self.course)
-        return result
-
-    def staging_folder(self, student: str) -> Path:
-        return self.course.work / "staging" / student / self.assignment
-
-    def stage_submission(self, student: str) -> None:
-        dest = self.staging_folder(student)
-        if dest.exists():
-            shutil.rmtree(dest)
-        shutil.copytree(self.course.submitted / student / self.assignment, dest,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-
-    def stage_blank(self, student: str, problem: str) -> None:
-        """The blank release with a Spanish note on top, in place of a submission that cannot be graded."""
-        dest = self.staging_folder(student)
-        if dest.exists():
-            shutil.rmtree(dest)
-        dest.mkdir(parents=True)
-        timestamp = self.course.submitted / student / self.assignment / "timestamp.txt"
-        if timestamp.exists():
-            shutil.copy(timestamp, dest / "timestamp.txt")
-        nb = nbformat.read(str(self.course.release_notebook(self.assignment)), as_version=4)
-        note = nbformat.v4.new_markdown_cell(
-            f"## ⚠ vaekit: tu entrega no se pudo calificar\n\n{problem[0].upper()}{problem[1:]}.\n\n"
-            "Se calificó el cuaderno en blanco en su lugar (0 puntos). Revisa el archivo y vuelve a entregarlo.")
-        nb.cells.insert(0, note)
-        nbformat.write(nb, str(dest / f"{self.assignment}.ipynb"))
-
-    def autograde(self, student: str, run_dir: Path, attempt: int, neutralised: dict[str, str]) -> RunResult:
-        ipython_dir = run_dir / "ipython"
-        startup = ipython_dir / "profile_default" / "startup"
-        startup.mkdir(parents=True, exist_ok=True)
-        shutil.copy(HOOK, startup / "00-vaekit.py")
-        plan = run_dir / f"neutralise-{attempt}.json"
-        plan.write_text(json.dumps(neutralised, ensure_ascii=False), encoding="utf-8")
-        env = self.course.env({
-            "IPYTHONDIR": str(ipython_dir),
-            "VAEKIT_CELL_LOG": str(run_dir / f"cells-{attempt}.jsonl"),
-            "VAEKIT_NEUTRALISE": str(plan),
-            **thread_env(self.workers),
-        })
-        cmd = [*NBGRADER, "autograde", self.assignment, "--student", student, "--force",
-               f"--CourseDirectory.submitted_directory={self.course.work / 'staging'}"]
-        if self.limits.cell_timeout:
-            cmd.append(f"--Execute.timeout={int(self.limits.cell_timeout)}")
-        return run_isolated(cmd, cwd=self.course.root, env=env, log_path=run_dir / f"autograde-{attempt}.log",
-                            timeout=self.limits.submission_timeout, memory_cap=int(self.limits.memory_gb * GIB))
-
-    def succeeded(self, run: RunResult, student: str) -> bool:
-        return (run.returncode == 0 and not run.killed
-                and self.course.autograded_notebook(student, self.assignment).exists())
-
-    def read_scores(self, student: str):
-        """(score, max_score, {grade_id: [score, max_score]}, [grade_ids needing a manual grade])."""
-        with self.course.gradebook() as gb:
-            sub = gb.find_submission(self.assignment, student)
-            all_grades = [g for nb in sub.notebooks for g in nb.grades]
-            grades = {g.name: [float(g.score), float(g.max_score)] for g in all_grades}
-            manual = sorted(g.name for g in all_grades if g.needs_manual_grade)
-            return float(sub.score), float(sub.max_score), grades, manual
 
 
 def first_line(text: str, width: int = 60) -> str:
@@ -275,30 +155,231 @@ def first_line(text: str, width: int = 60) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-class ProgressBar:
-    """One line per finished submission with a bar; redraws in place on a terminal."""
+class Watchdog:
+    """Kills this process's new children (the grading kernel's tree) past a deadline or a memory cap."""
 
-    def __init__(self, total: int, stream=None, width: int = 24):
-        self.total, self.done, self.width = total, 0, width
-        self.stream = stream or sys.stdout
+    def __init__(self, timeout: float, memory_cap: int, poll: float = 0.2):
+        self.timeout, self.memory_cap, self.poll = timeout, memory_cap, poll
+        self.me = psutil.Process()
+        self.before = {p.pid for p in self.me.children(recursive=True)}
+        self.timed_out = self.memory_exceeded = False
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self):
         self.start = time.monotonic()
-        print(f"Calificando {total} entregas…", file=self.stream, flush=True)
+        self._thread.start()
+        return self
 
-    def update(self, result: GradeResult) -> None:
-        self.done += 1
-        filled = round(self.width * self.done / max(1, self.total))
-        bar = "█" * filled + "░" * (self.width - filled)
-        print(f"[{bar}] {self.done}/{self.total}  {result.student:<28} {result.score:6.2f}/{result.max_score:<6.2f} "
-              f"{STATUS_TEXT[result.status]:<32} {result.seconds:5.1f} s", file=self.stream, flush=True)
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.kill()  # nothing of a submission outlives its grading
 
-    def close(self) -> None:
-        print(f"Listo: {self.done} entregas en {time.monotonic() - self.start:.1f} s", file=self.stream, flush=True)
+    @property
+    def killed(self) -> bool:
+        return self.timed_out or self.memory_exceeded
+
+    def tree(self) -> list[psutil.Process]:
+        try:
+            return [p for p in self.me.children(recursive=True) if p.pid not in self.before]
+        except psutil.Error:
+            return []
+
+    def kill(self) -> None:
+        procs = self.tree()
+        for p in procs:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(procs, timeout=10)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll):
+            rss = 0
+            for p in self.tree():
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak_rss = max(self.peak_rss, rss)
+            if rss > self.memory_cap:
+                self.memory_exceeded = True
+            elif time.monotonic() - self.start > self.timeout:
+                self.timed_out = True
+            if self.killed:
+                self.kill()
+                return
 
 
-def summary_table(results: list[GradeResult]) -> str:
-    """Markdown table: student, points, status, message."""
-    rows = ["| estudiante | puntos | estado | mensaje |", "| --- | ---: | --- | --- |"]
-    for r in sorted(results, key=lambda r: r.student):
-        message = r.message.replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| {r.student} | {r.score:.2f} / {r.max_score:.2f} | {STATUS_TEXT[r.status]} | {message} |")
-    return "\n".join(rows)
+class WorkerCourse:
+    """A worker's private scratch copy of a course for one assignment (config, source, release, own gradebook)."""
+
+    _cache: dict[str, "WorkerCourse"] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, bundle: CourseBundle):
+        self.root = Path(tempfile.mkdtemp(prefix=f"vaekit-worker-{bundle.assignment}-"))
+        self.assignment = bundle.assignment
+        for name, data in bundle.files.items():
+            path = self.root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        env = {**os.environ, "VAEKIT_COURSE_ROOT": str(self.root)}
+        env.pop("VAEKIT_DB_URL", None)  # the scratch course has its own SQLite gradebook
+        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", bundle.assignment, "--force"],
+                              cwd=self.root, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise VaekitError(f"el trabajador no pudo preparar la tarea {bundle.assignment}: "
+                              f"{(proc.stdout + proc.stderr)[-1500:]}")
+
+    @classmethod
+    def of(cls, bundle: CourseBundle) -> "WorkerCourse":
+        with cls._lock:
+            if bundle.digest not in cls._cache:
+                cls._cache[bundle.digest] = cls(bundle)
+            return cls._cache[bundle.digest]
+
+    @property
+    def release_notebook(self) -> Path:
+        return self.root / "release" / self.assignment / f"{self.assignment}.ipynb"
+
+    def submission_folder(self, student: str) -> Path:
+        return self.root / "submitted" / student / self.assignment
+
+    def autograded_notebook(self, student: str) -> Path:
+        return self.root / "autograded" / student / self.assignment / f"{self.assignment}.ipynb"
+
+
+def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path, attempt: int,
+               plan: dict[str, str]) -> tuple[bool, Watchdog, str]:
+    """Run nbgrader's Autograde converter here on one staged submission; (succeeded, watchdog, log)."""
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+
+    from autograder.settings import load_config
+
+    config = load_config(course.root)
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.db_url = f"sqlite:///{course.root / 'gradebook.db'}?timeout=60"
+    config.CourseDirectory.assignment_id = course.assignment
+    config.CourseDirectory.student_id = student
+    config.SandboxedExecute.sandbox = limits.sandbox
+    config.SandboxedExecute.timeout = int(limits.cell_timeout)
+    config.SandboxedExecute.max_processes = int(limits.max_processes)
+    config.SandboxedExecute.cell_log = str(run_dir / f"cells-{attempt}.jsonl")
+    plan_path = run_dir / f"neutralise-{attempt}.json"
+    plan_path.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
+    config.SandboxedExecute.neutralise_file = str(plan_path)
+    config.JudgeGradeCells.report_file = str(run_dir / f"report-{attempt}.json")
+    config.Autograde.force = True
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    coursedir = CourseDirectory(config=config)
+    converter = Autograde(coursedir=coursedir, config=config)
+    converter.log.addHandler(handler)
+    succeeded = False
+    with Watchdog(limits.submission_timeout, int(limits.memory_gb * GIB)) as watchdog:
+        try:
+            converter.start()
+            succeeded = course.autograded_notebook(student).exists()
+        except Exception as error:  # noqa: BLE001 (NbGraderException, a dead kernel: decided below)
+            stream.write(f"\n{type(error).__name__}: {error}\n")
+        finally:
+            converter.log.removeHandler(handler)
+    log = stream.getvalue()
+    (run_dir / f"autograde-{attempt}.log").write_text(log, encoding="utf-8")
+    return succeeded and not watchdog.killed, watchdog, log
+
+
+def death_reason(watchdog: Watchdog, limits: Limits) -> str:
+    if watchdog.memory_exceeded:
+        return f"superó el límite de memoria ({limits.memory_gb:g} GiB)"
+    if watchdog.timed_out:
+        return f"superó el tiempo máximo por entrega ({limits.submission_timeout:g} s)"
+    return "terminó el kernel de Python (os._exit, un fallo de memoria o un error fatal)"
+
+
+def nbgrader_error(log: str) -> str:
+    errors = [ln.strip() for ln in log.splitlines() if "[ERROR]" in ln or "Error" in ln]
+    return errors[-1][:300] if errors else "error desconocido"
+
+
+def zero_notebook(release: Path, problem: str) -> nbformat.NotebookNode:
+    """The blank release with the reason on top and every code grade cell failing: nbgrader records 0 points."""
+    nb = nbformat.read(str(release), as_version=4)
+    text = f"{problem[0].upper()}{problem[1:]}."
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        f"## ⚠ vaekit: tu entrega no se pudo calificar\n\n{text}\n\n"
+        "Se calificó el cuaderno en blanco en su lugar (0 puntos). Revisa el archivo y vuelve a entregarlo."))
+    for cell in nb.cells:
+        md = cell.get("metadata", {}).get("nbgrader", {})
+        if md.get("grade") and cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("error", ename="VaekitError", evalue=text,
+                                                   traceback=[f"VaekitError: {text}"])]
+    return nb
+
+
+def grade_task(task: SubmissionTask) -> TaskOutput:
+    """Grade one submission here (see the module docstring); never raises for anything the submission does."""
+    start = time.monotonic()
+    course = WorkerCourse.of(task.course)
+    limits = task.limits
+    run_dir = Path(tempfile.mkdtemp(prefix=f"vaekit-run-{task.student}-"))
+    name = f"{task.assignment}.ipynb"
+    problem = notebook_problem(task.files.get(name), name)
+    plan: dict[str, str] = {}
+    notes: list[str] = []
+    runs, log = 0, ""
+    status = "ok"
+    try:
+        while problem is None:
+            runs += 1
+            folder = course.submission_folder(task.student)
+            shutil.rmtree(folder, ignore_errors=True)
+            for rel, data in task.files.items():
+                (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                (folder / rel).write_bytes(data)
+            shutil.rmtree(course.autograded_notebook(task.student).parent, ignore_errors=True)
+            ok, watchdog, log = _autograde(course, task.student, limits, run_dir, runs, plan)
+            if ok:
+                break
+            culprit = unfinished_cell(run_dir / f"cells-{runs}.jsonl")
+            reason = death_reason(watchdog, limits)
+            if culprit is None and not watchdog.killed:
+                problem = f"nbgrader no pudo calificar el cuaderno ({nbgrader_error(log)})"
+                break
+            if culprit is None or culprit["key"] in plan or len(plan) >= limits.max_neutralised:
+                problem = f"la ejecución {reason} y no se pudo aislar la celda responsable"
+                break
+            plan[culprit["key"]] = reason
+            if culprit["key"].startswith("evidence:"):
+                notes.append(f"Al llamar el juez a tu código de «{culprit['key'][len('evidence:'):]}», el kernel "
+                             f"{reason}: esa parte se calificó con 0 y el resto normalmente.")
+            else:
+                notes.append(f"La celda que empieza por «{first_line(culprit['head'])}» {reason}: "
+                             "se neutralizó y se calificó el resto del cuaderno.")
+        if problem is None:
+            notebook = course.autograded_notebook(task.student).read_bytes()
+            report_path = run_dir / f"report-{runs}.json"
+            report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
+            status = "neutralised" if plan else "ok"
+            message = " ".join(notes)
+        else:
+            notebook = nbformat.writes(zero_notebook(course.release_notebook, problem)).encode("utf-8")
+            report = {"sandbox": limits.sandbox, "verdicts": {}, "flags": []}
+            status, message = "zero", f"No se pudo calificar la entrega: {problem}."
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(course.submission_folder(task.student), ignore_errors=True)
+        shutil.rmtree(course.autograded_notebook(task.student).parent, ignore_errors=True)
+    return TaskOutput(task.student, task.assignment, status, message, runs, round(time.monotonic() - start, 1),
+                      notebook, report, worker=socket.gethostname(), log_tail=log[-3000:])
+
+
+__all__ = ["Limits", "CourseBundle", "SubmissionTask", "TaskOutput", "grade_task", "read_submission",
+           "notebook_problem", "unfinished_cell", "evidence_key", "zero_notebook"]

@@ -1,9 +1,10 @@
 """Catalogue of canonical student mistakes, as edits to the filled solution notebooks.
 
 Each `Mistake` replaces `find` (occurring exactly once in the solution text of cell `grade_id`) by `replace`.
-The grade cell `check_grade_id` must then lose points and print a message containing `message_fragment`.
-Apply one with `autograder.notebooks.filled_release(A, edits=mistake.edits())`, or in-process with
-`mistake.apply(code)`. Ids are stable: examples, demo and tests refer to them.
+The grade cell `check_grade_id` must then lose points, with `message_fragment` in the diagnosis of the sub-check
+that fails (the fragment never appears in a passing sub-check's label), and every other grade cell keeps its
+marks. Apply one with `autograder.notebooks.filled_release(A, edits=mistake.edits())`, or in-process with
+`mistake.apply(code)`. Ids are stable: examples, demo and tests refer to them; new ones are appended.
 """
 from __future__ import annotations
 
@@ -34,8 +35,16 @@ class Mistake:
 
 
 BOTH = ASSIGNMENTS
+TAREA = ("vae_tarea",)  # the homework's own exercises (its decoder)
+
+_KL_TERMS = "1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)"
+_HEADS = ('z_mean = layers.Dense(latent_dim, name="z_mean")(h)\n'
+          '    z_log_var = layers.Dense(latent_dim, name="z_log_var")(h)')
+_APPLY = ("tape.gradient(total_loss, self.trainable_weights)\n"
+          "        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))")
 
 MISTAKES: tuple[Mistake, ...] = (
+    # --- the original twelve -------------------------------------------------------------------------------
     Mistake("kl_sign_flipped", BOTH, "kl_divergence", "-0.5 * ops.sum", "0.5 * ops.sum",
             "test_kl_divergence", "signo invertido", "KL with the sign flipped (negative KL)"),
     Mistake("kl_missing_half", BOTH, "kl_divergence", "-0.5 * ops.sum", "-ops.sum",
@@ -56,7 +65,7 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("samples_from_encoded_data", BOTH, "sample_images",
             'z = rng.standard_normal((n, latent_dim)).astype("float32")',
             "z = encoder.predict(x_test[:n], verbose=0)[0]",
-            "test_sample_images", "N(0, I)", "decodes encoded test images instead of z ~ N(0, I)"),
+            "test_sample_images", "datos codificados", "decodes encoded test images instead of z ~ N(0, I)"),
     Mistake("interpolation_pixel_blend", BOTH, "interpolate",
             'return decoder.predict(codes.astype("float32"), verbose=0)',
             'return ((1.0 - t)[:, :, None, None] * x_a + t[:, :, None, None] * x_b).astype("float32")',
@@ -64,8 +73,93 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("interpolation_missing_endpoint", BOTH, "interpolate", "np.linspace(0.0, 1.0, steps)",
             "np.linspace(0.0, 1.0, steps, endpoint=False)", "test_interpolate", "falta el extremo final",
             "t never reaches 1: the last frame is not x_b"),
-    Mistake("decoder_without_sigmoid", ("vae_tarea",), "decoder", 'activation="sigmoid"', "activation=None",
-            "test_decoder", "sigmoid", "decoder outputs unbounded logits"),
+    Mistake("decoder_without_sigmoid", TAREA, "decoder", 'activation="sigmoid"', "activation=None",
+            "test_decoder", "sin activación", "decoder outputs unbounded logits"),
+    # --- Sampling ------------------------------------------------------------------------------------------
+    Mistake("sampling_noise_per_row", BOTH, "sampling", "ops.shape(z_mean), seed",
+            "(ops.shape(z_mean)[0], 1), seed", "test_sampling", "correlacionado",
+            "one eps per row, shape (batch, 1), broadcast over the latent dims"),
+    Mistake("sampling_numpy_noise", BOTH, "sampling",
+            "eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)",
+            'eps = np.random.standard_normal(tuple(z_mean.shape)).astype("float32")',
+            "test_sampling", "ruido de NumPy", "NumPy noise: a constant inside a tf.function (the same eps every step)"),
+    Mistake("sampling_quarter_logvar", BOTH, "sampling", "ops.exp(0.5 * z_log_var)", "ops.exp(0.25 * z_log_var)",
+            "test_sampling", "exp(0.25·log σ²)", "std = exp(0.25 log var): half of log sigma taken twice"),
+    # --- kl_divergence -------------------------------------------------------------------------------------
+    Mistake("kl_log_sigma_confusion", BOTH, "kl_divergence", _KL_TERMS,
+            "1.0 + 2.0 * z_log_var - ops.square(z_mean) - ops.exp(2.0 * z_log_var)",
+            "test_kl_divergence", "log σ en vez de log σ²", "z_log_var treated as log sigma (KL of log sigma form)"),
+    Mistake("kl_numpy", BOTH, "kl_divergence", f"return -0.5 * ops.sum({_KL_TERMS}, axis=-1)",
+            "z_mean, z_log_var = np.asarray(z_mean), np.asarray(z_log_var)\n"
+            "    return -0.5 * np.sum(1.0 + z_log_var - np.square(z_mean) - np.exp(z_log_var), axis=-1)",
+            "test_kl_divergence", "no tiene gradiente", "KL computed with NumPy: right value, no gradient"),
+    Mistake("kl_missing_sum", BOTH, "kl_divergence", f"-0.5 * ops.sum({_KL_TERMS}, axis=-1)",
+            f"-0.5 * ({_KL_TERMS})", "test_kl_divergence", "falta sumar",
+            "per-dimension KL terms returned, (batch, latent_dim): no sum over the latent dims"),
+    # --- build_encoder -------------------------------------------------------------------------------------
+    Mistake("encoder_relu_mean_head", BOTH, "encoder", 'layers.Dense(latent_dim, name="z_mean")',
+            'layers.Dense(latent_dim, activation="relu", name="z_mean")', "test_encoder",
+            "z_mean nunca es negativo", "relu on the z_mean head: the mean cannot be negative"),
+    Mistake("encoder_softplus_log_var_head", BOTH, "encoder", 'layers.Dense(latent_dim, name="z_log_var")',
+            'layers.Dense(latent_dim, activation="softplus", name="z_log_var")', "test_encoder",
+            "z_log_var nunca es negativo", "softplus on z_log_var ('a variance is positive'): sigma >= 1 always"),
+    Mistake("encoder_one_head_for_both", BOTH, "encoder", _HEADS,
+            'head = layers.Dense(latent_dim, name="z_params")\n    z_mean = head(h)\n    z_log_var = head(h)',
+            "test_encoder", "z_mean y z_log_var son iguales", "one Dense layer reused for z_mean and z_log_var"),
+    Mistake("encoder_z_is_mean", BOTH, "encoder", "z = Sampling()([z_mean, z_log_var])", "z = z_mean",
+            "test_encoder", "z es igual a z_mean", "z = z_mean: no Sampling layer (a plain autoencoder)"),
+    Mistake("encoder_sampling_args_swapped", BOTH, "encoder", "Sampling()([z_mean, z_log_var])",
+            "Sampling()([z_log_var, z_mean])", "test_encoder", "orden inverso a Sampling",
+            "Sampling called with (z_log_var, z_mean)"),
+    Mistake("encoder_latent_hardcoded", BOTH, "encoder", _HEADS,
+            'z_mean = layers.Dense(10, name="z_mean")(h)\n    z_log_var = layers.Dense(10, name="z_log_var")(h)',
+            "test_encoder", "ignora su argumento latent_dim", "latent size 10 hard-coded in the heads"),
+    # --- build_decoder (homework) --------------------------------------------------------------------------
+    Mistake("decoder_softmax_output", TAREA, "decoder", 'activation="sigmoid"', 'activation="softmax"',
+            "test_decoder", "la salida es siempre 1", "softmax over the single channel: every pixel is 1"),
+    Mistake("decoder_tanh_output", TAREA, "decoder", 'activation="sigmoid"', 'activation="tanh"',
+            "test_decoder", "¿tanh?", "tanh output in [-1, 1]"),
+    Mistake("decoder_relu_output", TAREA, "decoder", 'activation="sigmoid"', 'activation="relu"',
+            "test_decoder", "¿relu", "relu output: not bounded by 1"),
+    Mistake("decoder_latent_hardcoded", TAREA, "decoder", "keras.Input(shape=(latent_dim,))",
+            "keras.Input(shape=(10,))", "test_decoder", "ignora su argumento latent_dim",
+            "latent size 10 hard-coded in the decoder's Input"),
+    # --- VAE.train_step ------------------------------------------------------------------------------------
+    Mistake("kl_summed_over_batch", BOTH, "vae_model", "ops.mean(kl_divergence(", "ops.sum(kl_divergence(",
+            "test_vae_model", "el KL se suma sobre el batch", "KL summed over the batch instead of averaged"),
+    Mistake("kl_divided_by_pixels", BOTH, "vae_model", "self.beta * kl_loss", "self.beta * kl_loss / 784.0",
+            "test_vae_model", "dividido por 784", "KL divided by 784 'to match' a per-pixel reconstruction"),
+    Mistake("decodes_z_mean", BOTH, "vae_model", "self.decoder(z, training=True)",
+            "self.decoder(z_mean, training=True)", "test_vae_model", "decodificas z_mean en lugar de z",
+            "reconstruction from z_mean: the noise never reaches the decoder"),
+    Mistake("reconstruction_mse", BOTH, "vae_model", "keras.losses.binary_crossentropy(",
+            "keras.losses.mean_squared_error(", "test_vae_model", "error cuadrático",
+            "squared error instead of binary cross-entropy"),
+    Mistake("kl_not_in_loss", BOTH, "vae_model", "total_loss = reconstruction_loss + self.beta * kl_loss",
+            "total_loss = reconstruction_loss", "test_vae_model", "no incluye el KL",
+            "KL logged but left out of the loss (a plain autoencoder)"),
+    Mistake("only_decoder_trained", BOTH, "vae_model", _APPLY,
+            _APPLY.replace("self.trainable_weights", "self.decoder.trainable_weights"), "test_vae_model",
+            "los pesos del codificador no cambian", "gradients applied to the decoder's weights only"),
+    Mistake("kl_args_swapped_in_step", BOTH, "vae_model", "kl_divergence(z_mean, z_log_var)",
+            "kl_divergence(z_log_var, z_mean)", "test_vae_model", "argumentos en orden inverso",
+            "kl_divergence(z_log_var, z_mean) in the train step"),
+    # --- sample_images -------------------------------------------------------------------------------------
+    Mistake("samples_uniform_z", BOTH, "sample_images", "rng.standard_normal((n, latent_dim))",
+            "rng.random((n, latent_dim))", "test_sample_images", "parecen uniformes", "z ~ U[0, 1) instead of N(0, I)"),
+    Mistake("samples_latent_hardcoded", BOTH, "sample_images", "(n, latent_dim)", "(n, 10)",
+            "test_sample_images", "tamaño latente fijo", "latent size 10 hard-coded instead of latent_dim"),
+    Mistake("samples_seed_ignored", BOTH, "sample_images", "np.random.default_rng(seed)", "np.random.default_rng()",
+            "test_sample_images", "con la misma semilla", "the seed argument is ignored"),
+    # --- interpolate ---------------------------------------------------------------------------------------
+    Mistake("interpolation_smoothstep", BOTH, "interpolate", "t = np.linspace(0.0, 1.0, steps)[:, None]",
+            "t = np.linspace(0.0, 1.0, steps)[:, None]\n    t = t * t * (3.0 - 2.0 * t)", "test_interpolate",
+            "los pasos no son iguales", "eased (smoothstep) schedule instead of even steps"),
+    Mistake("interpolation_sampled_z", BOTH, "interpolate", "z_mean, _, _ = encoder.predict(",
+            "_, _, z_mean = encoder.predict(", "test_interpolate", "z muestreado",
+            "interpolates the sampled z instead of z_mean"),
+    Mistake("interpolation_steps_ignored", BOTH, "interpolate", "np.linspace(0.0, 1.0, steps)",
+            "np.linspace(0.0, 1.0, 10)", "test_interpolate", "no sigue steps", "always 10 frames, whatever steps"),
 )
 
 

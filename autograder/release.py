@@ -14,14 +14,15 @@ from pathlib import Path
 
 from autograder import notebooks
 from autograder.course import Course, new_course
-from autograder.grading import Grader, Limits
+from autograder.errors import VaekitError
+from autograder.grading import Limits
 
 SOLUTION_STUDENT = "_solucion"
 BLANK_STUDENT = "_en_blanco"
 _MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
-class ReleaseRefused(RuntimeError):
+class ReleaseRefused(VaekitError):
     pass
 
 
@@ -65,8 +66,8 @@ def leaks(source_nb, release_nb) -> list[str]:
     return found + [m for m in _MARKERS if m in text]
 
 
-def check_release(course: Course, assignment: str, workers: int = 2, limits: Limits | None = None,
-                  scratch: Path | None = None) -> ReleaseCheck:
+def check_release(course: Course, assignment: str, limits: Limits | None = None, scratch: Path | None = None,
+                  **grade_options) -> ReleaseCheck:
     """Generate and check the release of ``assignment`` in a scratch copy of ``course``."""
     with tempfile.TemporaryDirectory(prefix=f"vaekit-release-{assignment}-", dir=scratch) as tmp:
         trial = new_course(Path(tmp), (assignment,), template=course.root)
@@ -80,7 +81,9 @@ def check_release(course: Course, assignment: str, workers: int = 2, limits: Lim
                         trial.submitted_notebook(SOLUTION_STUDENT, assignment))
         notebooks.write(notebooks.read(trial.release_notebook(assignment)),
                         trial.submitted_notebook(BLANK_STUDENT, assignment))
-        results = {r.student: r for r in Grader(trial, assignment, workers, limits).grade_all()}
+        from autograder.engine import grade
+
+        results = {r.student: r for r in grade(trial, assignment, limits=limits, force=True, **grade_options)}
         sol, blank = results[SOLUTION_STUDENT], results[BLANK_STUDENT]
         check.solution_score = (sol.score, sol.max_score)
         check.blank_score = (blank.score, blank.max_score)
@@ -89,14 +92,14 @@ def check_release(course: Course, assignment: str, workers: int = 2, limits: Lim
         check.automatic = (sum(v[0] for v in auto), sum(v[1] for v in auto))
         check.not_full = {g: v for g, v in sol.grades.items() if v[0] < v[1] - 1e-9 and g not in sol.manual}
         check.not_zero = {g: v for g, v in blank.grades.items() if v[0] > 1e-9}
-        if sol.status != "ok":
+        if sol.status.value != "ok":
             check.not_full.setdefault("(ejecución)", [sol.score, sol.max_score])
         return check
 
 
-def release(course: Course, assignment: str, workers: int = 2, limits: Limits | None = None) -> ReleaseCheck:
+def release(course: Course, assignment: str, limits: Limits | None = None, **grade_options) -> ReleaseCheck:
     """Check, then generate ``release/<A>/<A>.ipynb`` in ``course``; raises ReleaseRefused when a check fails."""
-    check = check_release(course, assignment, workers, limits)
+    check = check_release(course, assignment, limits, **grade_options)
     if not check.ok:
         raise ReleaseRefused(f"vaekit release {assignment}: publicación rechazada\n{check.explain()}")
     course.nbgrader("generate_assignment", assignment, "--force")

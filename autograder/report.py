@@ -103,7 +103,7 @@ def pass_rate_table(stats: list[TestStats]) -> str:
 
 def write_report(course: Course, assignment: str, folder: Path | None = None) -> tuple[Path, Path]:
     """``report/<A>/notas.png`` and ``report/<A>/informe.md`` under the course root (or ``folder``)."""
-    from autograder.grading import load_results, summary_table
+    from autograder.results import load_results, summary_table
 
     folder = Path(folder or course.root / "report" / assignment)
     totals, max_score, stats = collect(course, assignment)
@@ -112,7 +112,7 @@ def write_report(course: Course, assignment: str, folder: Path | None = None) ->
     lines = [f"# Informe de calificación — {assignment}", "",
              f"{len(totals)} entregas · media {mean:.2f} / {max_score:g}", "",
              "![histograma de notas](notas.png)", "", "## Tasa de aprobación por test", "", pass_rate_table(stats)]
-    results = load_results(course, assignment)
+    results = load_results(course.results, assignment)
     if results:
         lines += ["", "## Entregas", "", summary_table(list(results.values()))]
     md = folder / "informe.md"

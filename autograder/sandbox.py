@@ -29,10 +29,13 @@ INSTALL_HINT = ("Instala bubblewrap (Debian/Ubuntu: `sudo apt-get install bubble
                 "usa `--no-sandbox`: las notas quedarán marcadas como calificadas sin sandbox.")
 
 # Environment variables the kernel may see (everything else, e.g. a PostgreSQL URL, stays outside).
-PASSED_ENV = ("LANG", "LC_ALL", "TZ", "VAE_DATA_DIR", "NBGRADER_EXECUTION", "MPLBACKEND", "PYTHONUNBUFFERED",
-              "TF_CPP_MIN_LOG_LEVEL", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_FORCE_GPU_ALLOW_GROWTH",
+PASSED_ENV = ("LANG", "LC_ALL", "TZ", "VAE_DATA_DIR", "NBGRADER_EXECUTION", "PYTHONUNBUFFERED",
+              "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_FORCE_GPU_ALLOW_GROWTH",
               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
               "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "VAEKIT_QUICK")
+# Figures become cell outputs (feedback images); TensorFlow's C++ start-up logs stay out of the students' view.
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "TF_CPP_MIN_LOG_LEVEL": "3",
+              "TF_ENABLE_ONEDNN_OPTS": "0", "GRPC_VERBOSITY": "ERROR", "ABSL_MIN_LOG_LEVEL": "3"}
 SYSTEM_DIRS = ("/usr", "/etc", "/opt")
 SYSTEM_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
 SANDBOX_UID_BASE = 60000  # root graders run each kernel as uid SANDBOX_UID_BASE + (grader pid mod 30000)
@@ -132,6 +135,7 @@ def bwrap_command(spec: SandboxSpec, command: list[str]) -> list[str]:
              "--die-with-parent", "--new-session", "--hostname", "vaekit-sandbox", "--clearenv"]
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp",
            "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython", "KERAS_HOME": "/tmp/keras",
+           **KERNEL_ENV,
            **{k: os.environ[k] for k in PASSED_ENV if k in os.environ}, **spec.env}
     for key, value in env.items():
         argv += ["--setenv", key, value]
@@ -207,6 +211,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         spec = SandboxSpec(writable=[cwd, self.runtime_dir], readable=[*(p for p in [data] if p), *self.readable],
                            cwd=cwd, max_processes=self.max_processes, devices=list(self.devices))
         return bwrap_command(spec, command)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        # The kernel's own stdout/stderr (banners, C++ logs) are not the TA's: cell outputs travel over ZMQ.
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

@@ -8,16 +8,11 @@ evidence with ``vae_lib``; nothing the student's process says about itself (a lo
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-import os
-import sys
-import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
+from vae_runtime.testing import quiet
 
 
 @dataclass
@@ -93,31 +88,6 @@ class Evidence:
 
     def get(self, name: str, default=None):
         return self.arrays.get(name, default)
-
-
-@contextlib.contextmanager
-def quiet():
-    """Silence warnings, TensorFlow/absl logs and stderr (also at fd level) while the judge computes."""
-    for name in ("tensorflow", "absl", "keras"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    sys.stderr.flush()
-    saved_fd = None
-    try:
-        saved_fd = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-    except OSError:
-        saved_fd = None
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        sys.stderr.flush()
-        if saved_fd is not None:
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
 
 
 _DEVICE: str | None = None
