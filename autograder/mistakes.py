@@ -82,7 +82,8 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("sampling_numpy_noise", BOTH, "sampling",
             "eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)",
             'eps = np.random.standard_normal(tuple(z_mean.shape)).astype("float32")',
-            "test_sampling", "ruido de NumPy", "NumPy noise: a constant inside a tf.function (the same eps every step)"),
+            "test_sampling", "ruido de NumPy",
+            "NumPy noise: a constant inside a tf.function (the same eps at every step of fit)"),
     Mistake("sampling_quarter_logvar", BOTH, "sampling", "ops.exp(0.5 * z_log_var)", "ops.exp(0.25 * z_log_var)",
             "test_sampling", "exp(0.25·log σ²)", "std = exp(0.25 log var): half of log sigma taken twice"),
     # --- kl_divergence -------------------------------------------------------------------------------------

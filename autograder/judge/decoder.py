@@ -29,15 +29,25 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         shape = floats(ev["images"]).shape
         if shape != (16, 28, 28, 1):
             return f"la salida tiene forma {shape}; debe ser (batch, 28, 28, 1)"
-        other = floats(ev["other_latent_images"]).shape
-        if other != (4, 28, 28, 1):
-            return "build_decoder ignora su argumento latent_dim (¿un tamaño latente fijo en keras.Input?)"
+        if "other_latent_images" not in ev or floats(ev["other_latent_images"]).shape != (4, 28, 28, 1):
+            return (f"build_decoder ignora su argumento latent_dim (¿un tamaño latente fijo en keras.Input?): "
+                    f"build_decoder({probe['z_other'].shape[1]}) no decodifica códigos de ese tamaño"
+                    + (f" ({ev.error('other_latent_images')})" if "other_latent_images" not in ev else ""))
 
     def output_range():
-        for key in ("images", "images_far"):
-            images = floats(ev[key])
-            if not (np.all(np.isfinite(images)) and images.min() >= 0.0 and images.max() <= 1.0):
-                return "la salida se sale de [0, 1]: la última capa debe usar activación sigmoid"
+        images = np.concatenate([floats(ev[key]).ravel() for key in ("images", "images_far")])
+        if not np.all(np.isfinite(images)):
+            return "la salida tiene NaN o infinitos: la última capa debe usar activación sigmoid"
+        low, high = float(images.min()), float(images.max())
+        if low >= 0.0 and high <= 1.0:
+            return None
+        if low < 0.0 and low >= -1.0 and high <= 1.0:
+            return "la salida toma valores negativos, en [-1, 1]: ¿tanh? la última capa debe usar activación sigmoid"
+        if low >= 0.0:
+            return (f"la salida llega a {high:.3g} > 1 sin valores negativos: ¿relu? la última capa debe usar "
+                    "activación sigmoid (valores en [0, 1])")
+        return (f"la salida no está acotada (de {low:.3g} a {high:.3g}): la última capa está sin activación "
+                "(logits); usa activación sigmoid para tener valores en [0, 1]")
 
     def informative():
         images = floats(ev["images"])

@@ -1,17 +1,20 @@
 """build_encoder(latent_dim): a keras.Model image → [z_mean, z_log_var, z], each (batch, latent_dim).
 
-Judged on behaviour, with the reference Sampling swapped in (a wrong Sampling costs points in its own part):
-three outputs of the right shape that follow latent_dim; z = z_mean + exp(0.5·z_log_var)·ε with ε ~ N(0, 1) fresh
-per call, computed from the z_mean and z_log_var it returns; z_mean and z_log_var are two different heads without
-an activation (they take both signs and grow without bound when the input is scaled); the homework's encoder is
-convolutional (any convolution layer, nested models and custom layers included).
+Judged on behaviour, with the reference Sampling swapped in (a wrong Sampling costs points in its own part) and
+fed the judge's fixed noise ε: three outputs of the right shape that follow latent_dim; z must then be exactly
+z_mean + exp(0.5·z_log_var)·ε with the z_mean and z_log_var it returns (an encoder that draws its own noise
+instead must give a standardised residual that is N(0, 1), independent of the judge's ε and fresh per row);
+z_mean and z_log_var are two different heads without an activation (they take both signs and grow without bound
+when the input is scaled); the homework's encoder is convolutional (any convolution layer, nested models and
+custom layers included). The architecture sub-checks share one unit of weight, so a mistake in the heads or the
+sampling loses the same share of the points in both assignments.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from autograder.judge import data
-from autograder.judge._framework import Part, SubCheck, floats
+from autograder.judge._framework import Part, SubCheck, close, floats
 
 _REPEATS = 32
 CONV_CLASSES = {"BaseConv", "BaseSeparableConv", "BaseDepthwiseConv", "Conv2D", "SeparableConv2D",
@@ -20,7 +23,9 @@ CONV_CLASSES = {"BaseConv", "BaseSeparableConv", "BaseDepthwiseConv", "Conv2D", 
 
 def make_probe(config: dict) -> dict:
     x = data.images(config["dataset"], "test", 100, 64)
-    return {"latent_dim": np.array(config["latent_dim"]), "x": x, "x_repeated": np.repeat(x[:8], _REPEATS, axis=0)}
+    latent = config["latent_dim"]
+    eps = np.random.default_rng(3157).normal(0.0, 1.0, (8 * _REPEATS, latent + 2)).astype("float32")
+    return {"latent_dim": np.array(latent), "x": x, "x_repeated": np.repeat(x[:8], _REPEATS, axis=0), "eps": eps}
 
 
 def subchecks(ev, probe, config) -> list[SubCheck]:
@@ -42,10 +47,31 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
 
     def sampled():
         z_mean, z_log_var, z = (floats(ev[k]) for k in ("rep_z_mean", "rep_z_log_var", "rep_z"))
+        if z.shape != z_mean.shape or z.shape != z_log_var.shape:
+            return "z, z_mean y z_log_var deben tener la misma forma (batch, latent_dim)"
         if np.allclose(z, z_mean):
             return "z es igual a z_mean: z debe salir de la capa Sampling((z_mean, z_log_var))"
-        eps = (z - z_mean) / np.exp(0.5 * z_log_var)
-        if abs(eps.mean()) < 0.15 and abs(eps.std() - 1.0) < 0.15:
+        eps = floats(probe["eps"])[: z.shape[0], : z.shape[1]]
+
+        def exactly(target):  # float32 arithmetic in the kernel, float64 here: far below these tolerances
+            with np.errstate(over="ignore", invalid="ignore"):
+                return close(z, target, rtol=1e-4, atol=1e-4)
+
+        if exactly(z_mean + np.exp(0.5 * z_log_var) * eps):
+            return None
+        if exactly(z_log_var + np.exp(0.5 * z_mean) * eps):
+            return "pasas (z_log_var, z_mean) en orden inverso a Sampling: debe ser Sampling((z_mean, z_log_var))"
+        if exactly(z_mean + np.exp(z_log_var) * eps):
+            return "z usa exp(z_log_var) como σ: z = z_mean + exp(0.5·z_log_var)·ε (usa la capa Sampling)"
+        residual = (z - z_mean) / np.exp(0.5 * z_log_var)
+        if not np.all(np.isfinite(residual)):
+            return "z no es finito: z debe salir de Sampling((z_mean, z_log_var))"
+        # Noise of its own (not the Sampling layer): independent of the judge's ε (|r| < 0.1 is > 5 standard
+        # errors of a correlation over these 8·32·latent_dim values), N(0, 1) and fresh per row.
+        if abs(np.corrcoef(residual.ravel(), eps.ravel())[0, 1]) > 0.1:
+            return ("z sale de la capa Sampling, pero no aplicada a (z_mean, z_log_var) tal cual: debe ser "
+                    "z = Sampling()([z_mean, z_log_var]) con las dos salidas que devuelve el codificador")
+        if abs(residual.mean()) < 0.15 and abs(residual.std() - 1.0) < 0.15:
             per_image = z.reshape(8, _REPEATS, latent)
             if np.allclose(per_image.std(axis=1), 0.0):
                 return "la misma imagen da siempre el mismo z: el ruido debe ser nuevo en cada llamada"
@@ -78,8 +104,9 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         if not classes & CONV_CLASSES:
             return "el codificador de la tarea debe ser convolucional (capas Conv2D)"
 
+    architecture = 0.5 if config.get("convolutional") else 1.0  # one unit shared with "convolucional"
     checks = [
-        SubCheck("es un keras.Model", 1, is_model, "build_encoder falla al construir el modelo"),
+        SubCheck("es un keras.Model", architecture, is_model, "build_encoder falla al construir el modelo"),
         SubCheck("salidas [z_mean, z_log_var, z] con forma (batch, latent_dim)", 2, outputs,
                  "las salidas del codificador no son correctas"),
         SubCheck("z = z_mean + exp(0.5·z_log_var)·ε (Sampling sobre sus dos salidas)", 2, sampled,
@@ -88,7 +115,7 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
                  "las cabezas z_mean / z_log_var no son correctas"),
     ]
     if config.get("convolutional"):
-        checks.append(SubCheck("convolucional", 1, convolutional, "no hay capas convolucionales"))
+        checks.append(SubCheck("convolucional", 1.0 - architecture, convolutional, "no hay capas convolucionales"))
     return checks
 
 

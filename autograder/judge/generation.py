@@ -1,7 +1,9 @@
 """sample_images(decoder, n, latent_dim, seed=None): n images decoded from z ~ N(0, I).
 
 Judged on probe decoders (known linear map + sigmoid), whose images invert exactly to the codes the student drew:
-they must be N(0, I) of the requested latent size, fixed by the seed. The student's own trained model is then
+they must be N(0, I) of the requested latent size, fixed by the seed. The first probe decoder has the
+assignment's latent size (what the student's notebook uses), the second another one: a latent size hard-coded
+instead of ``latent_dim`` fails only the sub-check that names it. The student's own trained model is then
 measured on the judge's codes and test images and reported (not scored: a wrong KL or train step must not cost
 points here): the reference classifier's recognisable share, and the reconstruction BCE.
 """
@@ -13,12 +15,14 @@ from autograder.judge import data
 from autograder.judge._framework import Part, SubCheck, floats
 from autograder.judge._probes import LinearDecoder
 
-_LATENT, _OTHER_LATENT = 7, 5
+_OTHER_LATENT = 5
 
 
 def make_probe(config: dict) -> dict:
     rng = np.random.default_rng(8157)
-    return {**LinearDecoder(_LATENT, seed=8158).arrays(), **LinearDecoder(_OTHER_LATENT, seed=8159).arrays("_other"),
+    latent = config["latent_dim"]
+    other = _OTHER_LATENT if latent != _OTHER_LATENT else _OTHER_LATENT + 2
+    return {**LinearDecoder(latent, seed=8158).arrays(), **LinearDecoder(other, seed=8159).arrays("_other"),
             "trained_z": rng.normal(0.0, 1.0, (100, config["latent_dim"])).astype("float32"),
             "trained_x": data.images(config["dataset"], "test", 0, 64)}
 
@@ -30,17 +34,28 @@ def _decoder(probe, suffix=""):
 
 
 def _prior_problem(codes: np.ndarray) -> str | None:
+    """None when n codes are a plausible sample of N(0, I): each dimension's mean, standard deviation and every
+    pairwise correlation within 5 standard errors (1/√n, 1/√(2n), 1/√n) of 0, 1 and 0; else a diagnosis."""
+    n = len(codes)
     mean, std = codes.mean(axis=0), codes.std(axis=0)
     corr = np.corrcoef(codes.T) - np.eye(codes.shape[1])
-    if np.all(np.abs(mean) < 0.1) and np.all(np.abs(std - 1.0) < 0.1) and np.max(np.abs(corr)) < 0.1:
+    if np.all(np.abs(mean) < 5 / np.sqrt(n)) and np.all(np.abs(std - 1.0) < 5 / np.sqrt(2 * n)) \
+            and np.max(np.abs(corr)) < 5 / np.sqrt(n):
         return None
-    if np.all(np.abs(mean - 0.5) < 0.1) or np.all(std < 0.4):
+    if np.all(np.abs(mean - 0.5) < 0.1) and np.all(np.abs(std - 12 ** -0.5) < 0.05) \
+            and codes.min() > -0.05 and codes.max() < 1.05:  # U[0, 1): mean 1/2, std 1/√12, inside [0, 1)
         return "los códigos parecen uniformes en [0, 1): muestrea z ~ N(0, I) (normal estándar)"
     return (f"los códigos decodificados no siguen N(0, I) (media {np.round(mean, 2)}, desviación "
             f"{np.round(std, 2)}): muestrea z ~ N(0, I) de tamaño (n, latent_dim), no de datos codificados")
 
 
 def subchecks(ev, probe, config) -> list[SubCheck]:
+    def main_prior_problem():
+        try:
+            return _prior_problem(_decoder(probe).recover_codes(floats(ev["prior"]))[0])
+        except Exception:  # noqa: BLE001 (no usable main samples: judged by "z ~ N(0, I) decodificado")
+            return "sin muestras"
+
     def shape():
         if str(ev["type_name"]) != "ndarray":
             return f"devuelve {ev['type_name']}; debe devolver un array de NumPy (n, 28, 28, 1)"
@@ -59,15 +74,19 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         return _prior_problem(codes)
 
     def follows_latent_dim():
+        other = probe["W_other"].shape[0]
+        if "other_latent" not in ev:
+            return (f"con un decodificador de latent_dim = {other} falla ({ev.error('other_latent')}): "
+                    "¿tamaño latente fijo en lugar del argumento latent_dim?")
         images = floats(ev["other_latent"])
         if images.shape != (500, 28, 28, 1):
-            return f"con latent_dim = {_OTHER_LATENT} devolvió forma {images.shape}"
+            return f"con latent_dim = {other} devolvió forma {images.shape}"
         codes, residual = _decoder(probe, "_other").recover_codes(images)
         if np.max(residual) > 1e-2:
-            return f"con otro decodificador (latent_dim = {_OTHER_LATENT}) las imágenes no son sus salidas"
+            return f"con otro decodificador (latent_dim = {other}) las imágenes no son sus salidas"
         problem = _prior_problem(codes)
-        if problem:
-            return f"con latent_dim = {_OTHER_LATENT}: {problem} (¿tamaño latente fijo en lugar de latent_dim?)"
+        if problem and not main_prior_problem():  # a wrong prior is judged once, by "z ~ N(0, I) decodificado"
+            return f"con latent_dim = {other}: {problem} (¿tamaño latente fijo en lugar de latent_dim?)"
 
     def seeded():
         a, b, c = floats(ev["seed3_a"]), floats(ev["seed3_b"]), floats(ev["seed4"])

@@ -38,10 +38,14 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     def shape():
         if str(ev["type_name"]) != "ndarray":
             return f"devuelve {ev['type_name']}; debe devolver un array de NumPy (steps, 28, 28, 1)"
-        for key, steps in (("frames", _STEPS), ("frames_4", 4)):
-            got = floats(ev[key]).shape
-            if got != (steps, 28, 28, 1):
-                return f"con steps={steps} la forma es {got}; debe ser (steps, 28, 28, 1)"
+        got = {steps: floats(ev[key]).shape for key, steps in (("frames", _STEPS), ("frames_4", 4))}
+        if all(len(shape) >= 1 and shape[0] != steps for steps, shape in got.items()) \
+                and len({shape[0] for shape in got.values()}) == 1:
+            return (f"el número de fotogramas no sigue steps: con steps={_STEPS} y con steps=4 devuelve "
+                    f"{got[_STEPS][0]} (¿un número fijo en lugar del argumento steps?)")
+        for steps, shape in got.items():
+            if shape != (steps, 28, 28, 1):
+                return f"con steps={steps} la forma es {shape}; debe ser (steps, 28, 28, 1)"
 
     def endpoints():
         frames = floats(ev["frames"])
@@ -71,6 +75,8 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     def even_steps():
         for key, steps in (("frames", _STEPS), ("frames_4", 4)):
             t, residual, off = schedule(floats(ev[key]))
+            if len(t) != steps:
+                return f"con steps={steps} hay {len(t)} fotogramas: t = np.linspace(0, 1, steps)"
             if np.max(residual) > 1e-2 or np.max(off) > 1e-2:
                 return "no se pudieron recuperar los códigos latentes de los fotogramas"
             if not np.all(np.diff(t) > 0):

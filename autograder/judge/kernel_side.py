@@ -37,8 +37,9 @@ def _noise_layer_class():
     from keras import ops
 
     class ProbeNoise(keras.layers.Layer):
-        """z = z_mean + exp(0.5·z_log_var)·eps with eps fixed by the judge (row i of the batch gets eps[i]),
-        or fresh N(0, 1) noise when eps is None."""
+        """z = z_mean + exp(0.5·z_log_var)·eps with eps fixed by the judge (element (i, j) of the batch gets
+        eps[i, j]; the judge's eps has at least as many rows and columns as it will meet), or fresh N(0, 1) noise
+        when eps is None."""
 
         def __init__(self, eps=None, seed=0, **kwargs):
             super().__init__(**kwargs)
@@ -50,7 +51,7 @@ def _noise_layer_class():
             if self.eps is None:
                 eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
             else:
-                eps = ops.convert_to_tensor(self.eps)[: ops.shape(z_mean)[0]]
+                eps = ops.convert_to_tensor(self.eps)[: ops.shape(z_mean)[0], : ops.shape(z_mean)[1]]
             return z_mean + ops.exp(0.5 * z_log_var) * eps
 
     return ProbeNoise
@@ -73,8 +74,9 @@ def linear_encoder(A, B, b_lv, eps=None, seed=0):
 
 
 def reference_sampling_class(eps=None):
-    """The reparameterisation layer swapped in for ``Sampling`` while another part is measured (with the judge's
-    fixed noise ``eps`` in the train step, so a train step that samples z itself sees the same z)."""
+    """The reparameterisation layer swapped in for ``Sampling`` while another part is measured, with the judge's
+    fixed noise ``eps`` (so the judge knows the z it must produce, and a train step that samples z itself sees the
+    same z)."""
     ProbeNoise = _noise_layer_class()
 
     class Sampling(ProbeNoise):
@@ -198,6 +200,12 @@ def collect_kl(ns, probe, record):
             state["g"] = grads()
         return _gradient(state["g"][i], name)
 
+    def none_flags():
+        if "g" not in state:
+            state["g"] = grads()
+        return np.array([g is None for g in state["g"]])
+
+    record("grad_is_none", none_flags)
     record("grad_z_mean", lambda: gradient(0, "z_mean"))
     record("grad_z_log_var", lambda: gradient(1, "z_log_var"))
 
@@ -208,7 +216,7 @@ def collect_encoder(ns, probe, record):
     build_encoder = student_object(ns, "build_encoder")
     latent = int(probe["latent_dim"])
     x, x_rep = as_tensor(probe["x"]), as_tensor(probe["x_repeated"])
-    with swapped(ns, Sampling=reference_sampling_class()):
+    with swapped(ns, Sampling=reference_sampling_class(probe["eps"])):
         model = build_encoder(latent)
         record("is_model", lambda: np.array(isinstance(model, keras.Model)))
         out = model(x)
@@ -241,27 +249,47 @@ def collect_decoder(ns, probe, record):
 
 
 def _fit_or_tuple(call):
-    """Call with the data as a tensor x; a train_step written for (x, x) tuples gets them instead."""
+    """Call with the data as a tensor x; a train_step written for (x, x) tuples gets them instead. ``call`` builds
+    fresh objects each time (a failed first try may have traced a tf.function or created optimizer state); when
+    both fail, the first try's error is the one reported."""
     try:
         return call(False)
-    except Exception:
-        return call(True)
+    except Exception as first:
+        try:
+            return call(True)
+        except Exception:
+            raise first from None
 
 
 def collect_train_step(ns, probe, record):
     import keras
 
     VAE = student_object(ns, "VAE")
-    with swapped(ns, kl_divergence=reference_kl, Sampling=reference_sampling_class(probe["eps"])):
-        # 1. one SGD step on a batch with the judge's fixed noise: the judge recomputes the exact gradient
+
+    def probe_vae(beta, optimizer, state):
+        """The student's VAE on fresh probe networks; ``state["weights"]``: name -> (layer, index) of PARAMS."""
         encoder, (mean_layer, log_var_layer) = linear_encoder(probe["A"], probe["B"], probe["b_lv"], eps=probe["eps"])
         decoder = linear_decoder(probe["W"], probe["b"])
-        vae = VAE(encoder, decoder, beta=float(probe["beta"]))
-        vae.compile(optimizer=keras.optimizers.SGD(learning_rate=float(probe["lr"])))
+        pixels = decoder.get_layer("probe_pixels")
+        state["weights"] = {"A": (mean_layer, 0), "B": (log_var_layer, 0), "b_lv": (log_var_layer, 1),
+                            "W": (pixels, 0), "b": (pixels, 1)}
+        vae = VAE(encoder, decoder, beta=beta)
+        vae.compile(optimizer=optimizer)
+        return vae
+
+    def weight(state, name):
+        if "weights" not in state:
+            raise RuntimeError("no se llegó a construir el VAE")
+        layer, index = state["weights"][name]
+        return layer.get_weights()[index]
+
+    with swapped(ns, kl_divergence=reference_kl, Sampling=reference_sampling_class(probe["eps"])):
+        # 1. one SGD step on a batch with the judge's fixed noise: the judge recomputes the exact gradient
         batch = as_tensor(probe["x"])
-        logs = {}
+        step_state, logs = {}, {}
 
         def step(as_tuple):
+            vae = probe_vae(float(probe["beta"]), keras.optimizers.SGD(learning_rate=float(probe["lr"])), step_state)
             return vae.train_step((batch, batch) if as_tuple else batch)
 
         def run_step():
@@ -272,33 +300,23 @@ def collect_train_step(ns, probe, record):
         record("log_keys", run_step)
         for key in ("loss", "reconstruction_loss", "kl_loss"):
             record("log_" + key, lambda key=key: np.mean(logs[key]))
-        pixels = decoder.get_layer("probe_pixels")
-        record("A_after", lambda: mean_layer.get_weights()[0])
-        record("B_after", lambda: log_var_layer.get_weights()[0])
-        record("b_lv_after", lambda: log_var_layer.get_weights()[1])
-        record("W_after", lambda: pixels.get_weights()[0])
-        record("b_after", lambda: pixels.get_weights()[1])
+        for name in ("A", "B", "b_lv", "W", "b"):
+            record(name + "_after", lambda name=name: weight(step_state, name))
 
         # 2. one epoch of fit() on real images: the judge evaluates the loss of the returned weights itself
-        fit_encoder, (fit_mean, fit_log_var) = linear_encoder(probe["A"], probe["B"], probe["b_lv"], eps=probe["eps"])
-        fit_decoder = linear_decoder(probe["W"], probe["b"])
-        fit_vae = VAE(fit_encoder, fit_decoder, beta=1.0)
-        fit_vae.compile(optimizer=keras.optimizers.Adam(float(probe["fit_lr"])))
         x_fit = np.asarray(probe["x_fit"], "float32")
         batch_size = int(probe["fit_batch"])
+        fit_state = {}
 
         def fit(as_tuple):
+            vae = probe_vae(1.0, keras.optimizers.Adam(float(probe["fit_lr"])), fit_state)
             args = (x_fit, x_fit) if as_tuple else (x_fit,)
-            fit_vae.fit(*args, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
+            vae.fit(*args, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
             return np.array(True)
 
         record("fit_ran", lambda: _fit_or_tuple(fit))
-        fit_pixels = fit_decoder.get_layer("probe_pixels")
-        record("fit_A", lambda: fit_mean.get_weights()[0])
-        record("fit_B", lambda: fit_log_var.get_weights()[0])
-        record("fit_b_lv", lambda: fit_log_var.get_weights()[1])
-        record("fit_W", lambda: fit_pixels.get_weights()[0])
-        record("fit_b", lambda: fit_pixels.get_weights()[1])
+        for name in ("A", "B", "b_lv", "W", "b"):
+            record("fit_" + name, lambda name=name: weight(fit_state, name))
 
 
 def collect_sample_images(ns, probe, record):

@@ -1,7 +1,8 @@
 """kl_divergence(z_mean, z_log_var): KL(N(μ, σ²) ‖ N(0, I)) per example, shape (batch,), summed over latent dims.
 
 Evidence: its value on seeded (μ, log σ²), its value at the prior, and the gradients of Σ KL, which must be μ and
-0.5·(exp(log σ²) − 1) (a NumPy KL has none). The value is compared with ``vae_lib.kl_divergence``.
+0.5·(exp(log σ²) − 1) (a NumPy KL has none: its gradients are None). The value is compared with
+``vae_lib.kl_divergence``.
 """
 from __future__ import annotations
 
@@ -68,6 +69,9 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         return "el valor no coincide con KL = -0.5·Σ(1 + log σ² - μ² - exp(log σ²)) sumado sobre las dimensiones latentes"
 
     def gradients():
+        if "grad_is_none" in ev and bool(np.all(ev["grad_is_none"])):
+            return ("el KL no tiene gradiente (tape.gradient da None): calcúlalo con keras.ops, no con NumPy ni "
+                    "fuera del grafo, para poder entrenar con él")
         g_mean, g_log_var = floats(ev["grad_z_mean"]), floats(ev["grad_z_log_var"])
         if not np.any(g_mean) and not np.any(g_log_var):
             return "el KL no tiene gradiente: calcúlalo con keras.ops (no con NumPy) para poder entrenar con él"
