@@ -85,7 +85,7 @@ MISTAKES: tuple[Mistake, ...] = (
             "test_sampling", "ruido de NumPy",
             "NumPy noise: a constant inside a tf.function (the same eps at every step of fit)"),
     Mistake("sampling_quarter_logvar", BOTH, "sampling", "ops.exp(0.5 * z_log_var)", "ops.exp(0.25 * z_log_var)",
-            "test_sampling", "exp(0.25·log σ²)", "std = exp(0.25 log var): half of log sigma taken twice"),
+            "test_sampling", "exp(0.25·log σ²)", "std = exp(0.25 log var): the 0.5 of log sigma = 0.5 log var applied twice"),
     # --- kl_divergence -------------------------------------------------------------------------------------
     Mistake("kl_log_sigma_confusion", BOTH, "kl_divergence", _KL_TERMS,
             "1.0 + 2.0 * z_log_var - ops.square(z_mean) - ops.exp(2.0 * z_log_var)",
