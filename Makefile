@@ -19,7 +19,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 export MPLBACKEND := Agg
 
-.PHONY: setup data browser test test-fast demo bench release solutions clean help
+.PHONY: setup data sandbox browser test test-fast demo bench release solutions clean help
 
 help:
 	@echo "make test   - set up (venv, data, browser) and run the whole test suite"
@@ -47,19 +47,26 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: setup browser
+# Debian's bubblewrap: every grading kernel runs in a bwrap sandbox (autograder/sandbox.py).
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  echo "installing Debian's bubblewrap for the grading sandbox"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq bubblewrap >/dev/null; }
+
+test: setup sandbox browser
 	$(PY) -m pytest -q
 
-test-fast: setup
+test-fast: setup sandbox
 	$(PY) -m pytest -q -m "not slow and not browser"
 
-demo: setup
+demo: setup sandbox
 	$(PY) -m autograder.cli demo --cell-timeout 90
 
-bench: setup
+bench: setup sandbox
 	$(PY) benchmarks/run.py
 
-release: setup
+release: setup sandbox
 	$(PY) -m autograder.cli release vae_clase
 	$(PY) -m autograder.cli release vae_tarea
 

@@ -87,7 +87,7 @@ def record(course: Course, output: TaskOutput) -> GradeResult:
     flags = [f["text"] for f in report.get("flags", [])]
     result = GradeResult(student, a, score, max_score, Status(output.status), output.message, output.seconds,
                          output.runs, grades, manual, report.get("verdicts", {}), flags,
-                         bool(report.get("sandbox", True)), output.worker)
+                         bool(report.get("sandbox", True)), output.worker, report.get("timing", {}))
     result.save(course.results)
     return result
 

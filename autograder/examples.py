@@ -28,11 +28,11 @@ KL_SOLUTION = "kl_divergence"
 class Example:
     student: str
     assignment: str
-    kind: str  # "correct" | "blank" | "mistake" | "broken"
+    kind: str  # "correct" | "blank" | "mistake" | "broken" | "hostile"
     case: str  # mistake id, broken case id, or "correcta" / "en_blanco"
     description: str  # Spanish, for the TA
     expect_check: str | None = None  # grade cell that must lose points (mistakes, syntax error, edited cell)
-    expect_message: str | None = None  # text that cell must show
+    expect_message: str | None = None  # text that cell must show (hostile: what the TA's flag must say)
 
 
 def added_cell(source: str):
@@ -101,6 +101,98 @@ BROKEN = {
 }
 
 
+# Hostile cases: a correct submission plus one cell that tries to reach outside its folder or to forge its
+# points. The sandbox and the judge must make each worthless (full marks as the correct one, no more), and the
+# TA's summary must flag it. id -> (description, added cell, what the flag says)
+HOSTILE = {
+    "hostil_libro_de_notas": ("busca gradebook.db subiendo desde su carpeta y borra las notas", """
+import os, glob, sqlite3
+encontrados, d = [], os.getcwd()
+for _ in range(8):
+    encontrados += glob.glob(os.path.join(d, "gradebook.db")) + glob.glob(os.path.join(d, "*", "gradebook.db"))
+    d = os.path.dirname(d)
+for ruta in encontrados + ["/work/main/gradebook.db", "/work/main/demo/gradebook.db"]:
+    try:
+        con = sqlite3.connect(ruta)
+        con.execute("DELETE FROM grade")
+        con.commit()
+        print("borrado", ruta)
+    except Exception as error:
+        print("no pude con", ruta, error)
+""", "gradebook"),
+    "hostil_escribe_curso": ("escribe en la raíz del curso y planta código en los paquetes instalados", """
+import os, keras
+for ruta in ["../../../nbgrader_config.py", "../../../autograder/checks/__init__.py",
+             os.path.join(os.path.dirname(keras.__file__), "planted.py")]:
+    try:
+        with open(ruta, "w") as f:
+            f.write("print('código plantado')\\n")
+        print("escrito", ruta)
+    except OSError as error:
+        print("no pude escribir", ruta, error)
+""", "solo lectura"),
+    "hostil_lee_soluciones": ("lee las soluciones y los tests ocultos del instructor y las entregas de otros", """
+import glob
+for patron in ["../../../source/*/*.ipynb", "../../../../source/*/*.ipynb", "/work/main/source/*/*.ipynb",
+               "../../../submitted/*", "../../*"]:
+    for ruta in glob.glob(patron):
+        print("==", ruta)
+        try:
+            print(open(ruta).read()[:2000])
+        except OSError:
+            pass
+""", "source/"),
+    "hostil_red": ("abre conexiones: al planificador de Dask y a Jupyter en 127.0.0.1, y a internet", """
+import socket, urllib.request
+for puerto in (8786, 8888, 8000):
+    try:
+        socket.create_connection(("127.0.0.1", puerto), timeout=2).sendall(b"hola")
+        print("conectado a", puerto)
+    except OSError as error:
+        print("sin conexión con", puerto, error)
+try:
+    urllib.request.urlopen("https://pypi.org", timeout=3)
+except Exception as error:
+    print("sin internet", error)
+""", "conexión"),
+    "hostil_bomba_fork": ("lanza una bomba fork", """
+import subprocess, time
+subprocess.Popen(["bash", "-c", "b(){ b | b & }; b"], stderr=subprocess.DEVNULL)
+time.sleep(20)
+""", "procesos"),
+}
+
+# A wrong KL plus every in-process trick against the old in-kernel checks: it must score what the wrong KL
+# alone scores (the judge runs outside the kernel) and be flagged.
+TRICKS = """
+import sys, types, builtins
+import numpy as np
+class _Siempre:
+    def __getattr__(self, name):
+        return lambda *a, **k: k.get("points", 2.0)
+checks = _Siempre()
+sys.modules["autograder.checks"] = checks
+np.allclose = lambda *a, **k: True
+np.isclose = lambda *a, **k: np.True_
+get_ipython().showtraceback = lambda *a, **k: None
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+try:
+    import vae_lib
+    kl_divergence = vae_lib.kl_divergence
+except ImportError as error:
+    print("sin la referencia:", error)
+def _dar_puntos(result):
+    print("Puntuación: 2 / 2")
+get_ipython().events.register("post_run_cell", _dar_puntos)
+"""
+
+
+def _tricks(assignment, root):
+    nb = notebooks.filled_release(assignment, root, edits=mistakes.by_id("kl_sign_flipped").edits())
+    insert_after_data(nb, added_cell(TRICKS))
+    return nbformat.writes(nb)
+
+
 def examples_for(assignment: str) -> list[Example]:
     """Student ids are numbered over all assignments, so one id means one case in every assignment."""
     out = [Example("alu01_correcta", assignment, "correct", "correcta", "la solución completa"),
@@ -113,6 +205,12 @@ def examples_for(assignment: str) -> list[Example]:
     for number, (case, (description, _)) in enumerate(BROKEN.items(), start=3 + len(mistakes.MISTAKES)):
         out.append(Example(f"alu{number:02d}_{case}", assignment, "broken", case, description,
                            *expectations.get(case, (None, None))))
+    start = 3 + len(mistakes.MISTAKES) + len(BROKEN)
+    for number, (case, (description, _, flag)) in enumerate(HOSTILE.items(), start=start):
+        out.append(Example(f"alu{number:02d}_{case}", assignment, "hostile", case, description, None, flag))
+    out.append(Example(f"alu{start + len(HOSTILE):02d}_trampas", assignment, "hostile", "trampas",
+                       "KL con el signo cambiado y trucos contra el evaluador (checks, sys.modules, numpy, IPython)",
+                       KL_TEST, "redefine «checks»"))
     return out
 
 
@@ -124,6 +222,10 @@ def notebook_text(example: Example, root: Path = REPO_ROOT) -> str:
         return nbformat.writes(notebooks.read(notebooks.release_path(a, root)))
     if example.kind == "mistake":
         return nbformat.writes(notebooks.filled_release(a, root, edits=mistakes.by_id(example.case).edits()))
+    if example.kind == "hostile":
+        if example.case == "trampas":
+            return _tricks(a, root)
+        return _with_added_cell(HOSTILE[example.case][1])(a, root)
     return BROKEN[example.case][1](a, root)
 
 

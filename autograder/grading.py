@@ -158,11 +158,12 @@ def first_line(text: str, width: int = 60) -> str:
 class Watchdog:
     """Kills this process's new children (the grading kernel's tree) past a deadline or a memory cap."""
 
-    def __init__(self, timeout: float, memory_cap: int, poll: float = 0.2):
+    def __init__(self, timeout: float, memory_cap: int, max_processes: int = 512, poll: float = 0.2):
         self.timeout, self.memory_cap, self.poll = timeout, memory_cap, poll
+        self.max_processes = max(16, int(max_processes * 0.6))  # a fork bomb is stopped before it starves the rest
         self.me = psutil.Process()
         self.before = {p.pid for p in self.me.children(recursive=True)}
-        self.timed_out = self.memory_exceeded = False
+        self.timed_out = self.memory_exceeded = self.too_many_processes = False
         self.peak_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -179,7 +180,7 @@ class Watchdog:
 
     @property
     def killed(self) -> bool:
-        return self.timed_out or self.memory_exceeded
+        return self.timed_out or self.memory_exceeded or self.too_many_processes
 
     def tree(self) -> list[psutil.Process]:
         try:
@@ -199,13 +200,18 @@ class Watchdog:
     def _watch(self) -> None:
         while not self._stop.wait(self.poll):
             rss = 0
-            for p in self.tree():
+            tree = self.tree()
+            if len(tree) > self.max_processes:
+                self.too_many_processes = True
+            for p in tree:
                 try:
                     rss += p.memory_info().rss
                 except psutil.Error:
                     pass
             self.peak_rss = max(self.peak_rss, rss)
-            if rss > self.memory_cap:
+            if self.too_many_processes:
+                pass
+            elif rss > self.memory_cap:
                 self.memory_exceeded = True
             elif time.monotonic() - self.start > self.timeout:
                 self.timed_out = True
@@ -283,7 +289,7 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
     converter = Autograde(coursedir=coursedir, config=config)
     converter.log.addHandler(handler)
     succeeded = False
-    with Watchdog(limits.submission_timeout, int(limits.memory_gb * GIB)) as watchdog:
+    with Watchdog(limits.submission_timeout, int(limits.memory_gb * GIB), limits.max_processes) as watchdog:
         try:
             converter.start()
             succeeded = course.autograded_notebook(student).exists()
@@ -297,6 +303,8 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
 
 
 def death_reason(watchdog: Watchdog, limits: Limits) -> str:
+    if watchdog.too_many_processes:
+        return f"creó demasiados procesos (más de {watchdog.max_processes}: ¿una bomba fork?)"
     if watchdog.memory_exceeded:
         return f"superó el límite de memoria ({limits.memory_gb:g} GiB)"
     if watchdog.timed_out:

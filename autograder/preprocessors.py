@@ -82,11 +82,18 @@ class SandboxedExecute(Execute):
     def _on_cell_start(self, cell, cell_index, **kwargs):
         if cell.cell_type == "code" and cell.source.strip():
             key = self._keys.get(cell_index, cell_key(cell.source))
+            timing = self.resources["vaekit"]["timing"]
+            timing.setdefault("kernel_start_s", round(time.monotonic() - self._started, 2))
+            self._cell_started = time.monotonic()
             self._log("start", key, self._heads.get(cell_index, cell.source))
 
     def _on_cell_executed(self, cell, cell_index, execute_reply, **kwargs):
         if cell.cell_type == "code":
-            self._log("end", self._keys.get(cell_index, cell_key(cell.source)), "")
+            key = self._keys.get(cell_index, cell_key(cell.source))
+            bucket = "evidence_s" if key.startswith("evidence:") else "cells_s"
+            timing = self.resources["vaekit"]["timing"]
+            timing[bucket] = round(timing.get(bucket, 0.0) + time.monotonic() - self._cell_started, 2)
+            self._log("end", key, "")
 
     # the run --------------------------------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
@@ -98,7 +105,8 @@ class SandboxedExecute(Execute):
         folder = resources.get("metadata", {}).get("path") or os.getcwd()
         vk = resources.setdefault("vaekit", {})
         vk.update(assignment=assignment, sandbox=bool(self.sandbox), evidence={}, probes={},
-                  config=judge.config_for(assignment, folder), plan=plan)
+                  config=judge.config_for(assignment, folder), plan=plan, timing={})
+        self._started = self._cell_started = time.monotonic()
         self._plan, self._keys, self._heads = plan, {}, {}
         self._parts = judge.parts_for(assignment)
         self._exchange = Path(tempfile.mkdtemp(prefix="vaekit-evidence-")) if not self.sandbox else None
@@ -181,6 +189,7 @@ class JudgeGradeCells(NbGraderPreprocessor):
         parts = judge.parts_for(assignment)
         config = vk.get("config") or judge.config_for(assignment, resources.get("metadata", {}).get("path") or ".")
         verdicts = {}
+        started = time.monotonic()
         for cell in nb.cells:
             grade = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if grade not in parts:
@@ -196,8 +205,9 @@ class JudgeGradeCells(NbGraderPreprocessor):
             cell.outputs = judge.verdict_outputs(result)
             verdicts[grade] = result.as_dict()
         flags = tampering.scan(nb)
+        timing = {**vk.get("timing", {}), "judge_s": round(time.monotonic() - started, 2)}
         if self.report_file:
             report = {"assignment": assignment, "sandbox": bool(vk.get("sandbox", False)), "verdicts": verdicts,
-                      "flags": [f.as_dict() for f in flags]}
+                      "flags": [f.as_dict() for f in flags], "timing": timing}
             Path(self.report_file).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
         return nb, resources

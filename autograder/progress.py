@@ -21,7 +21,7 @@ class GradingProgress:
 
     def update(self, result) -> None:
         self.done += 1
-        mark = {"ok": "✔", "neutralised": "◐", "zero": "✘"}[result.status.value]
+        mark = "✔" if result.score >= result.max_score - 1e-9 else ("◐" if result.score > 0 else "✘")
         flags = f"  [yellow]revisar a mano: {len(result.flags)}[/yellow]" if result.flags else ""
         sandbox = "" if result.sandbox else "  [red]SIN sandbox[/red]"
         self.console.print(f"{mark} {result.student:<34} {result.score:6.2f}/{result.max_score:<6.2f} "

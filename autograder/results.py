@@ -36,7 +36,8 @@ class GradeResult:
     verdicts: dict[str, dict] = field(default_factory=dict)  # grade_id -> the judge's Verdict as a dict
     flags: list[str] = field(default_factory=list)  # "revisar a mano": what the student's code reached for
     sandbox: bool = True
-    worker: str = ""  # where it was graded (Dask worker address)
+    worker: str = ""  # where it was graded (the worker's host name)
+    timing: dict[str, float] = field(default_factory=dict)  # seconds: kernel start, cells, evidence, judge
 
     def __post_init__(self):
         self.status = Status(self.status)

@@ -154,6 +154,11 @@ def bwrap_command(spec: SandboxSpec, command: list[str]) -> list[str]:
     return argv + ["prlimit", f"--nproc={limit}:{limit}", "--core=0", *command]
 
 
+def gpu_devices() -> list[str]:
+    """NVIDIA device files of a GPU worker (none on a CPU machine), so its kernels can use the GPU."""
+    return sorted(str(p) for p in Path("/dev").glob("nvidia*") if not p.is_dir())
+
+
 def _chown_tree(folder: Path, uid: int) -> None:
     for root, dirs, files in os.walk(folder):
         for name in [*dirs, *files]:
@@ -209,7 +214,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         cwd = Path(self._launch_args.get("cwd") or os.getcwd())
         data = os.environ.get("VAE_DATA_DIR")
         spec = SandboxSpec(writable=[cwd, self.runtime_dir], readable=[*(p for p in [data] if p), *self.readable],
-                           cwd=cwd, max_processes=self.max_processes, devices=list(self.devices))
+                           cwd=cwd, max_processes=self.max_processes, devices=list(self.devices) or gpu_devices())
         return bwrap_command(spec, command)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):

@@ -72,7 +72,10 @@ def scan_source(source: str, cell: int) -> list[Flag]:
         flags.append(Flag(cell, "system", "orden de shell (!)"))
     try:
         tree = ast.parse("\n".join(lines))
-    except SyntaxError:
+    except SyntaxError:  # it cannot run, but say what it reached for
+        for word in sorted(GRADER_MODULES | {"sys.modules", "showtraceback", "__builtins__"}):
+            if re.search(rf"\b{re.escape(word)}\b", source):
+                flags.append(Flag(cell, "grader" if word in GRADER_MODULES else "interpreter", word))
         return flags
 
     def add(category, detail):

@@ -1,11 +1,16 @@
-"""Grading speed: plain serial ``nbgrader autograde`` against ``vaekit grade --workers 2``, same run.
+"""Grading speed and cost, all measured in one run on the same submissions (example homework submissions: the
+correct one and canonical mistakes):
 
-N example submissions of the homework (the correct one and canonical mistakes from examples/submitted) are
-graded twice in one scratch course: serially by one ``nbgrader autograde A --force`` process, then by vaekit's
-parallel isolated grader. Prints the ratio serial/parallel and the wall time per submission.
-Targets (issue 4): <= 30 s wall per homework submission on 2 CPU cores; parallel >= 1.8x serial.
+1. plain serial ``nbgrader autograde`` in the course root (the course's pipeline: sandbox + judge): the baseline;
+2. the same with nbgrader's own ``Execute`` and no judge (what executing the notebook alone costs);
+3. ``vaekit grade`` on a Dask LocalCluster of 1 worker, with the sandbox and with ``--no-sandbox``, alternated
+   (A B A B … when ``--repeats`` > 1) for the sandbox's overhead;
+4. ``vaekit grade`` with 2 workers: speed-up over the serial baseline (target >= 1.8x on 2 cores);
+5. CPU-seconds per submission (every descendant process: workers and kernels), and a PROJECTION of 1,000
+   submissions on 1, 8 and 64 workers from the measured per-worker rate (linear: it ignores the scheduler and
+   the gradebook writes, which are milliseconds per submission).
 
-    python benchmarks/grading_speed.py [--n 4] [--workers 2] [--assignment vae_tarea] [--json out.json]
+    python benchmarks/grading_speed.py [--n 6] [--assignment vae_tarea] [--repeats 1] [--json out.json]
 """
 from __future__ import annotations
 
@@ -24,7 +29,10 @@ sys.path.insert(0, str(REPO))
 
 from autograder.course import new_course  # noqa: E402
 from autograder.examples import load_manifest  # noqa: E402
-from autograder.grading import Grader, Limits  # noqa: E402
+
+PLAIN_EXECUTE = ("--Autograde.autograde_preprocessors=['nbgrader.preprocessors.Execute', "
+                 "'nbgrader.preprocessors.LimitOutput', 'nbgrader.preprocessors.SaveAutoGrades']")
+PREVIOUS = {"vaekit_2_workers_s_per_submission": 18.7, "cpu_s_per_submission": 33.6}  # issue 4's closing note
 
 
 def pick_students(assignment: str, n: int) -> list[str]:
@@ -34,78 +42,127 @@ def pick_students(assignment: str, n: int) -> list[str]:
     return [e.student for e in ordered[:n]]
 
 
-def run(n: int = 4, workers: int = 2, assignment: str = "vae_tarea") -> dict:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(fn) -> tuple[float, float, object]:
+    cpu0, start = children_cpu(), time.monotonic()
+    out = fn()
+    return time.monotonic() - start, children_cpu() - cpu0, out
+
+
+def scores(course, assignment, students) -> dict[str, float]:
+    with course.gradebook() as gb:
+        return {s: round(float(gb.find_submission(assignment, s).score), 3) for s in students}
+
+
+def fresh(course, assignment):
+    shutil.rmtree(course.autograded, ignore_errors=True)
+    shutil.rmtree(course.results / assignment, ignore_errors=True)
+
+
+def vaekit(course, assignment, workers, sandbox=True):
+    from autograder.engine import grade
+
+    return grade(course, assignment, limits=course.limits(sandbox=sandbox), workers=workers, force=True,
+                 progress=_Quiet())
+
+
+class _Quiet:
+    def update(self, result):
+        pass
+
+    def close(self):
+        pass
+
+
+def run(n: int, assignment: str, repeats: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="vaekit-bench-") as tmp:
         course = new_course(Path(tmp), (assignment,))
         course.nbgrader("generate_assignment", assignment, "--force")
         students = pick_students(assignment, n)
         for s in students:
             shutil.copytree(REPO / "examples" / "submitted" / s / assignment, course.submitted / s / assignment)
+        k = len(students)
+        out: dict = {"assignment": assignment, "submissions": k, "cpu_cores": os.cpu_count()}
 
-        load_before = os.getloadavg()[0]
-        cpu0, start = children_cpu(), time.monotonic()
-        proc = course.nbgrader("autograde", assignment, "--force", check=False)
-        serial = time.monotonic() - start
-        serial_cpu = children_cpu() - cpu0
-        serial_scores = _scores(course, assignment, students)
-        shutil.rmtree(course.autograded)
+        serial, serial_cpu, proc = measure(lambda: course.nbgrader("autograde", assignment, "--force", check=False))
+        out["serial_nbgrader_s_per_submission"] = round(serial / k, 1)
+        out["serial_nbgrader_cpu_s_per_submission"] = round(serial_cpu / k, 1)
+        out["serial_exit_code"] = proc.returncode
+        baseline_scores = scores(course, assignment, students)
+        fresh(course, assignment)
 
-        cpu0, start = children_cpu(), time.monotonic()
-        results = Grader(course, assignment, workers, Limits()).grade_all(students)
-        parallel = time.monotonic() - start
-        parallel_cpu = children_cpu() - cpu0
-        load_after = os.getloadavg()[0]
-        parallel_scores = {r.student: r.score for r in results}
+        plain, plain_cpu, _ = measure(lambda: course.nbgrader("autograde", assignment, "--force", PLAIN_EXECUTE,
+                                                              check=False))
+        out["plain_execute_no_judge_s_per_submission"] = round(plain / k, 1)
+        fresh(course, assignment)
 
-    return {
-        "assignment": assignment,
-        "submissions": len(students),
-        "workers": workers,
-        "serial_nbgrader_s": round(serial, 1),
-        "serial_exit_code": proc.returncode,
-        "parallel_vaekit_s": round(parallel, 1),
-        "speedup": round(serial / parallel, 2),
-        "wall_per_submission_s": round(parallel / len(students), 1),
-        "same_scores": serial_scores == parallel_scores,
-        # CPU seconds (user+sys of every finished descendant: graders and kernels). On a shared machine the wall
-        # times depend on the other load; the CPU seconds do not.
-        "serial_cpu_s": round(serial_cpu, 1),
-        "parallel_cpu_s": round(parallel_cpu, 1),
-        "cpu_cores": os.cpu_count(),
-        "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
-    }
+        with_sandbox, without = [], []
+        for _ in range(repeats):  # alternate A B A B: these VMs' timings drift
+            for flag, bucket in ((True, with_sandbox), (False, without)):
+                wall, cpu, results = measure(lambda: vaekit(course, assignment, 1, sandbox=flag))
+                bucket.append((wall, cpu, {r.student: round(r.score, 3) for r in results}))
+                fresh(course, assignment)
+        median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+        one_wall = median([w for w, _, _ in with_sandbox])
+        out["vaekit_1_worker_s_per_submission"] = round(one_wall / k, 1)
+        out["vaekit_1_worker_no_sandbox_s_per_submission"] = round(median([w for w, _, _ in without]) / k, 1)
+        out["sandbox_overhead"] = round(one_wall / median([w for w, _, _ in without]) - 1.0, 3)
+        out["vaekit_1_worker_cpu_s_per_submission"] = round(median([c for _, c, _ in with_sandbox]) / k, 1)
 
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _scores(course, assignment, students) -> dict[str, float]:
-    with course.gradebook() as gb:
-        return {s: float(gb.find_submission(assignment, s).score) for s in students}
+        two_wall, two_cpu, results = measure(lambda: vaekit(course, assignment, 2))
+        out["vaekit_2_workers_s_per_submission"] = round(two_wall / k, 1)
+        out["vaekit_2_workers_cpu_s_per_submission"] = round(two_cpu / k, 1)
+        out["speedup_2_workers_over_serial_nbgrader"] = round(serial / two_wall, 2)
+        keys = sorted({k for r in results for k in r.timing})
+        out["seconds_breakdown_per_submission"] = {
+            k: round(sum(r.timing.get(k, 0.0) for r in results) / k_, 1) for k_ in [len(results)] for k in keys}
+        out["seconds_breakdown_per_submission"]["total (worker)"] = round(sum(r.seconds for r in results) / len(results), 1)
+        out["same_scores"] = ({r.student: round(r.score, 3) for r in results} == baseline_scores
+                              == with_sandbox[0][2] == without[0][2])
+        out["judge_cost_over_plain_execution"] = round(serial / plain - 1.0, 3)
+        rate = k / one_wall  # submissions per second of one worker
+        out["projection_1000_submissions_minutes"] = {w: round(1000 / (rate * w) / 60, 1) for w in (1, 8, 64)}
+        out["previous_session"] = PREVIOUS
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=4)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--n", type=int, default=6)
     p.add_argument("--assignment", default="vae_tarea")
+    p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "grading_speed.json")
     args = p.parse_args(argv)
-    result = run(args.n, args.workers, args.assignment)
-    print(f"Calificación de {result['submissions']} entregas de {result['assignment']}:")
-    print(f"  nbgrader autograde en serie : {result['serial_nbgrader_s']:7.1f} s")
-    print(f"  vaekit grade --workers {result['workers']}    : {result['parallel_vaekit_s']:7.1f} s")
-    print(f"  aceleración                 : {result['speedup']:.2f}x  (objetivo >= 1.8x)")
-    print(f"  tiempo por entrega          : {result['wall_per_submission_s']:.1f} s  (objetivo <= 30 s)")
-    print(f"  mismas notas                : {result['same_scores']}")
-    print(f"  CPU (serie / paralelo)      : {result['serial_cpu_s']:.1f} s / {result['parallel_cpu_s']:.1f} s "
-          f"en {result['cpu_cores']} núcleos; carga media {result['load_average_before_after']}")
+    r = run(args.n, args.assignment, args.repeats)
+    print(f"Calificación de {r['submissions']} entregas de {r['assignment']} ({r['cpu_cores']} núcleos), s/entrega:")
+    print(f"  nbgrader autograde en serie (sandbox + juez) : {r['serial_nbgrader_s_per_submission']:6.1f} s   "
+          f"CPU {r['serial_nbgrader_cpu_s_per_submission']:.1f} s")
+    print(f"  nbgrader con su Execute, sin juez           : {r['plain_execute_no_judge_s_per_submission']:6.1f} s   "
+          f"(coste del juez: {100 * r['judge_cost_over_plain_execution']:+.0f} %)")
+    print(f"  vaekit, 1 trabajador                        : {r['vaekit_1_worker_s_per_submission']:6.1f} s   "
+          f"CPU {r['vaekit_1_worker_cpu_s_per_submission']:.1f} s")
+    print(f"  vaekit, 1 trabajador, --no-sandbox          : {r['vaekit_1_worker_no_sandbox_s_per_submission']:6.1f} s   "
+          f"(coste del sandbox: {100 * r['sandbox_overhead']:+.1f} %; objetivo <= +15 %)")
+    print(f"  vaekit, 2 trabajadores                      : {r['vaekit_2_workers_s_per_submission']:6.1f} s   "
+          f"CPU {r['vaekit_2_workers_cpu_s_per_submission']:.1f} s (sesión anterior: "
+          f"{PREVIOUS['cpu_s_per_submission']} s; objetivo: la mitad)")
+    print(f"  aceleración de 2 trabajadores sobre nbgrader en serie: {r['speedup_2_workers_over_serial_nbgrader']:.2f}x "
+          "(objetivo >= 1.8x)")
+    print(f"  mismas notas en todos los modos: {r['same_scores']}")
+    print("  dónde va el tiempo de una entrega (2 trabajadores, medias):",
+          ", ".join(f"{k} {v}" for k, v in r["seconds_breakdown_per_submission"].items()))
+    print("  PROYECCIÓN (lineal, desde el ritmo medido de 1 trabajador) para 1000 entregas:")
+    print("    | trabajadores | minutos |\n    | ---: | ---: |")
+    for w, minutes in r["projection_1000_submissions_minutes"].items():
+        print(f"    | {w} | {minutes} |")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
-    return result
+        args.json.write_text(json.dumps(r, indent=1) + "\n")
+    return r
 
 
 if __name__ == "__main__":

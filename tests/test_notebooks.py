@@ -5,6 +5,7 @@ Runs in a temporary copy of the course (nbgrader_config.py + source/), never in 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,7 +78,8 @@ def test_release_has_no_solution_text_nor_hidden_tests(assignment):
             hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
             for line in (ln.strip() for ln in hidden.splitlines() if ln.strip()):
                 assert line not in release_code, f"hidden test leaked into release: {line!r}"
-    assert "checks." in release_code  # the visible tests stay
+    assert "vr.quiet()" in release_code and "Pruebas visibles superadas" in release_code  # the visible tests stay
+    assert "vae_lib" not in release_code and "autograder" not in release_code  # students get no reference
 
 
 def _grades(course: Path, assignment: str, student: str) -> dict[str, tuple[float, float]]:
@@ -131,11 +133,13 @@ def test_blank_release_scores_zero_on_each_autograded_part(autograded, assignmen
 
 
 def test_homework_graded_with_the_submitted_full_run_weights(autograded):
-    """Weights saved next to the notebook are loaded instead of retraining, and the checks say so; the
-    full-model checks (reference classifier) then apply and pass."""
+    """Weights saved next to the notebook are loaded instead of retraining; the judge's note on the trained model
+    says so, and the reference classifier recognises most of the samples the judge draws from it."""
     grades = _grades(autograded, "vae_tarea", "with_weights")
     assert grades and all(score == max_score for score, max_score in grades.values()), grades
     nb = nbformat.read(str(autograded / "autograded" / "with_weights" / "vae_tarea" / "vae_tarea.ipynb"), 4)
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Modelo: pesos del entrenamiento completo (vae_tarea.weights.h5)" in text
-    assert "✔ el clasificador de referencia reconoce las muestras" in text
+    note = re.search(r"modelo entrenado \(pesos del entrenamiento completo entregados; informativo, no puntúa\): "
+                     r"el clasificador de referencia reconoce el (\d+)% de 100 muestras", text)
+    assert note and int(note.group(1)) >= 50, text[-3000:]

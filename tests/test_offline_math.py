@@ -174,9 +174,7 @@ def test_nbgrader_generate_feedback_with_the_config_line(tmp_path):
     (root / "submitted" / "ana" / "mate").mkdir(parents=True)
     nbformat.write(student, str(root / "submitted" / "ana" / "mate" / "mate.ipynb"))
     nbgrader("autograde", "mate", "--create")
-    from autograder.feedback import FEEDBACK_PREPROCESSORS
-
-    nbgrader("generate_feedback", "mate", "--force", "--GenerateFeedback.preprocessors=" + repr(FEEDBACK_PREPROCESSORS))
+    nbgrader("generate_feedback", "mate", "--force")
     page = (root / "feedback" / "ana" / "mate" / "mate.html").read_text(encoding="utf-8")
     assert "Score: 1.0 / 1.0" in page
     assert re.findall(r"<math\b[^>]*>", page) == ['<math display="inline">', '<math display="block">']

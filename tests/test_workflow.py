@@ -1,8 +1,9 @@
-"""The TA workflow end to end on a real assignment: nbgrader, real kernels, TensorFlow, 2 workers.
+"""The TA workflow end to end on a real assignment: `vaekit grade` (a real Dask LocalCluster of 2 workers),
+nbgrader, bubblewrap-sandboxed kernels, TensorFlow, the judge.
 
-One scratch course is graded once per session (module fixture) with the committed example submissions:
-the correct one, the blank release, canonical mistakes and every broken case. The tests then read the
-gradebook, the autograded notebooks, the feedback pages, the CSV export and the report.
+One scratch course is graded once per module with the committed example submissions: the correct one, the
+blank release, a canonical mistake, every broken case and every hostile case. The tests then read the gradebook,
+the autograded notebooks, the results, the feedback pages, the CSV export and the report.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import csv
 import filecmp
 import json
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -18,16 +21,18 @@ from autograder import examples as ex_mod
 from autograder import mistakes
 from autograder.course import new_course
 from autograder.feedback import generate_feedback, hidden_test_lines, page_text
-from autograder.grading import Grader, Limits
+from autograder.engine import grade
 from autograder.notebooks import REPO_ROOT, cells_by_grade_id, release_path
 from autograder.release import leaks, secret_lines
 from autograder.report import CSV_COLUMNS, export_grades, write_report
+from autograder.results import Status, load_results
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "vae_clase"
 MISTAKES = ("kl_sign_flipped",)
-LIMITS = Limits(cell_timeout=60, submission_timeout=420, memory_gb=4.0)
+GRADE_OUTPUT: dict[str, str] = {}  # what `vaekit grade` printed (progress, summary table)
+LIMIT_ARGS = ["--cell-timeout", "60", "--timeout", "420", "--memory-gb", "4"]
 
 
 def manifest():
@@ -36,16 +41,19 @@ def manifest():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """(course, {case: GradeResult}, {case: Example}) after grading the chosen examples with 2 workers."""
+    """(course, {case: GradeResult}, {case: Example}) after `vaekit grade` of the chosen examples, 2 workers."""
     course = new_course(tmp_path_factory.mktemp("curso"), (ASSIGNMENT,))
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force")
     chosen = {case: e for case, e in manifest().items()
-              if e.kind in ("correct", "blank", "broken") or case in MISTAKES}
+              if e.kind in ("correct", "blank", "broken", "hostile") or case in MISTAKES}
     for e in chosen.values():
         shutil.copytree(REPO_ROOT / "examples" / "submitted" / e.student / ASSIGNMENT,
                         course.submitted / e.student / ASSIGNMENT)
-    results = Grader(course, ASSIGNMENT, workers=2, limits=LIMITS).grade_all()
-    by_student = {r.student: r for r in results}
+    run = subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(course.root), "grade", ASSIGNMENT,
+                          "--workers", "2", *LIMIT_ARGS], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    by_student = load_results(course.results, ASSIGNMENT)
+    GRADE_OUTPUT["stdout"] = run.stdout
     return course, {case: by_student[e.student] for case, e in chosen.items()}, chosen
 
 
@@ -95,15 +103,14 @@ def test_every_submission_has_a_gradebook_row_and_a_result(graded):
     with course.gradebook() as gb:
         rows = {s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions}
     assert rows == {e.student for e in chosen.values()}
-    logs = "".join(p.read_text(errors="replace") for p in (course.work / "runs").rglob("autograde-*.log"))
-    assert "database is locked" not in logs
+    assert "database is locked" not in GRADE_OUTPUT["stdout"]
 
 
 def test_solution_full_marks_and_blank_zero(graded):
     _, results, _ = graded
     correct = automatic(results["correcta"])
     assert correct and all(s == m for s, m in correct.values()), correct
-    assert results["correcta"].status == "ok"
+    assert results["correcta"].status == Status.OK and results["correcta"].sandbox
     assert all(s == 0 for s, _ in automatic(results["en_blanco"]).values())
     assert results["en_blanco"].score == 0
 
@@ -125,7 +132,7 @@ def test_canonical_mistake_loses_points_on_its_check_with_its_message(graded, mi
 def test_killed_kernel_is_neutralised_and_the_rest_graded(graded, case):
     _, results, _ = graded
     r = results[case]
-    assert r.status == "neutralised" and r.runs == 2
+    assert r.status == Status.NEUTRALISED and r.runs == 2
     assert automatic(r) == automatic(results["correcta"])
     expected = "límite de memoria" if case == "memoria" else "terminó el kernel"
     assert expected in r.message and "se neutralizó" in r.message
@@ -137,18 +144,20 @@ def test_harmless_breakage_keeps_full_marks(graded, case):
     assert automatic(results[case]) == automatic(results["correcta"])
 
 
-def test_syntax_error_and_edited_grade_cell_lose_the_kl_points(graded):
+def test_syntax_error_zeroes_the_kl_and_an_edited_grade_cell_earns_only_its_code(graded):
     course, results, chosen = graded
-    for case in ("error_sintaxis", "celda_editada"):
-        score, max_score = automatic(results[case])[ex_mod.KL_TEST]
-        assert score == 0 < max_score, case
+    score, max_score = automatic(results["error_sintaxis"])[ex_mod.KL_TEST]
+    assert score == 0 < max_score
     assert "SyntaxError" in cell_text(course, chosen["error_sintaxis"].student, "kl_divergence")
+    # the grade cell that claimed full marks is restored by nbgrader: the flipped KL scores what it earns
+    edited = automatic(results["celda_editada"])[ex_mod.KL_TEST]
+    assert edited == automatic(results["kl_sign_flipped"])[ex_mod.KL_TEST] and edited[0] < edited[1]
 
 
 def test_corrupt_json_gets_zero_with_a_spanish_message(graded):
     course, results, chosen = graded
     r = results["json_corrupto"]
-    assert r.status == "zero" and r.score == 0 and "JSON" in r.message
+    assert r.status == Status.ZERO and r.score == 0 and "JSON" in r.message
     original = (REPO_ROOT / "examples" / "submitted" / chosen["json_corrupto"].student / ASSIGNMENT
                 / f"{ASSIGNMENT}.ipynb").read_text()
     staged_by_student = course.submitted_notebook(chosen["json_corrupto"].student, ASSIGNMENT).read_text()
@@ -157,19 +166,22 @@ def test_corrupt_json_gets_zero_with_a_spanish_message(graded):
 
 def test_regrading_gives_identical_scores(graded):
     course, results, chosen = graded
-    again = Grader(course, ASSIGNMENT, workers=1, limits=LIMITS).grade_submission(chosen["kl_sign_flipped"].student)
-    assert again.grades == results["kl_sign_flipped"].grades
+    student = chosen["kl_sign_flipped"].student
+    again = grade(course, ASSIGNMENT, limits=course.limits(cell_timeout=60, submission_timeout=420), workers=1,
+                  students=[student], force=True)
+    assert again[0].grades == results["kl_sign_flipped"].grades
+    assert again[0].verdicts == results["kl_sign_flipped"].verdicts
 
 
 def test_feedback_shows_diagnoses_and_images_never_hidden_tests(graded):
     course, results, chosen = graded
     pages = generate_feedback(course, ASSIGNMENT)
     assert len(pages) == len(chosen)
-    hidden = hidden_test_lines(course, ASSIGNMENT)
-    assert hidden, "the assignment has hidden tests"
+    hidden = hidden_test_lines(course, ASSIGNMENT)  # the judge runs outside: hidden blocks hold only a comment
     for page in pages:
         text = page_text(page.read_text(encoding="utf-8"))
         assert not [h for h in hidden if h in text] and "HIDDEN TESTS" not in text, page
+        assert "vaekit_kernel_side" not in text and "def collect_" not in text, page  # nor the judge's probes
         assert "vaekit" in text
     correct = course.feedback_html(chosen["correcta"].student, ASSIGNMENT).read_text(encoding="utf-8")
     assert correct.count("data:image/png;base64") >= 2  # the student's own sample grid and interpolation strip
@@ -206,3 +218,73 @@ def test_release_is_refused_when_the_student_version_leaks_a_solution(tmp_path):
     with pytest.raises(ReleaseRefused, match="publicación rechazada"):
         release(course, "vae_clase", workers=1)
     assert not course.release_notebook("vae_clase").exists()
+
+
+# hostile submissions -------------------------------------------------------------------------------------
+HOSTILE = tuple(ex_mod.HOSTILE)
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_submission_is_contained_and_flagged(graded, case):
+    course, results, chosen = graded
+    r = results[case]
+    assert automatic(r) == automatic(results["correcta"]), case  # its correct code earns exactly its points
+    assert r.sandbox
+    expected = chosen[case].expect_message
+    assert any(expected in flag for flag in r.flags), (case, r.flags)
+    assert "revisar a mano" in GRADE_OUTPUT["stdout"] or r.flags
+
+
+def test_no_hostile_write_landed_and_every_other_grade_is_intact(graded):
+    course, results, chosen = graded
+    import keras
+
+    import autograder
+
+    assert not list(course.root.rglob("planted*")) and not list(__import__("pathlib").Path(keras.__file__).parent.glob("planted*"))
+    assert not (__import__("pathlib").Path(autograder.__file__).parent / "checks").exists()
+    assert (course.root / "nbgrader_config.py").read_text() == (REPO_ROOT / "nbgrader_config.py").read_text()
+    with course.gradebook() as gb:
+        for case, e in chosen.items():
+            assert gb.find_submission(ASSIGNMENT, e.student).score == pytest.approx(results[case].score)
+
+
+def test_tricks_score_no_more_than_the_same_wrong_code(graded):
+    _, results, _ = graded
+    tricks, plain = automatic(results["trampas"]), automatic(results["kl_sign_flipped"])
+    assert tricks[ex_mod.KL_TEST] == plain[ex_mod.KL_TEST] and tricks[ex_mod.KL_TEST][0] < tricks[ex_mod.KL_TEST][1]
+    assert results["trampas"].score <= results["kl_sign_flipped"].score
+    flags = " ".join(results["trampas"].flags)
+    for what in ("redefine «checks»", "sys.modules", "showtraceback", "vae_lib", "np.allclose"):
+        assert what in flags, (what, flags)
+
+
+def test_feedback_of_a_reader_shows_no_solution_and_no_classmate(graded):
+    course, results, chosen = graded
+    student = chosen["hostil_lee_soluciones"].student
+    generate_feedback(course, ASSIGNMENT, [student])
+    page = page_text(course.feedback_html(student, ASSIGNMENT).read_text(encoding="utf-8"))
+    for marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", '"cell_type"', '"grade_id"'):
+        assert marker not in page, marker
+    assert not [e.student for c, e in chosen.items() if c != "hostil_lee_soluciones" and e.student in page]
+
+
+def test_plain_nbgrader_autograde_runs_the_same_sandbox_and_judge(graded, tmp_path):
+    """`nbgrader autograde` in the course root (no vaekit) grades through the course's pipeline."""
+    course, results, chosen = graded
+    plain = new_course(tmp_path / "plano", (ASSIGNMENT,))
+    plain.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+    cases = ("correcta", "hostil_libro_de_notas", "hostil_escribe_curso", "trampas")
+    for case in cases:
+        shutil.copytree(REPO_ROOT / "examples" / "submitted" / chosen[case].student / ASSIGNMENT,
+                        plain.submitted / chosen[case].student / ASSIGNMENT)
+    run = plain.nbgrader("autograde", ASSIGNMENT, "--Execute.timeout=60", "--SandboxedExecute.timeout=60", check=False)
+    assert run.returncode == 0, run.stdout[-3000:]
+    with plain.gradebook() as gb:
+        for case in cases:
+            sub = gb.find_submission(ASSIGNMENT, chosen[case].student)
+            grades = {g.name: (g.score, g.max_score) for nb in sub.notebooks for g in nb.grades
+                      if not g.needs_manual_grade}
+            assert grades == automatic(results[case]), case
+    assert (plain.root / "nbgrader_config.py").read_text() == (REPO_ROOT / "nbgrader_config.py").read_text()
+    assert not list(plain.root.rglob("planted*"))
