@@ -55,7 +55,8 @@ def cluster(tmp_path):
 
     with Client(address, timeout=60) as client:
         client.wait_for_workers(2, timeout=120)
-        workers = {info["name"]: info["pid"] for info in client.scheduler_info()["workers"].values()}
+        pids = client.run(os.getpid)
+        workers = {info["name"]: pids[address_] for address_, info in client.scheduler_info()["workers"].items()}
     yield address, workers
     for p in procs:
         p.kill()
