@@ -214,6 +214,19 @@ def examples_for(assignment: str) -> list[Example]:
     return out
 
 
+def demo_selection(assignment: str, folder: Path = EXAMPLES) -> list[str]:
+    """The students `make demo` grades: correct, blank, every broken and hostile case, one mistake per graded part
+    (all mistakes are graded by the tests; `vaekit demo --student ...` picks others)."""
+    chosen, parts = [], set()
+    for e in load_manifest(folder):
+        if e.assignment != assignment:
+            continue
+        if e.kind != "mistake" or e.expect_check not in parts:
+            chosen.append(e.student)
+            parts.add(e.expect_check if e.kind == "mistake" else None)
+    return chosen
+
+
 def notebook_text(example: Example, root: Path = REPO_ROOT) -> str:
     a = example.assignment
     if example.kind == "correct":

@@ -130,3 +130,16 @@ def test_a_worker_killed_mid_batch_loses_nothing(cluster, tmp_path):
     by_student = {r.student: r for r in results}
     assert by_student["alu01_correcta"].status == Status.OK
     assert by_student["alu01_correcta"].score == 12.0
+
+
+def test_gpu_tasks_go_to_workers_that_declare_the_resource(tmp_path):
+    """`--gpu` sends tasks only to workers with the GPU resource (here a CPU LocalCluster declaring it); the result
+    records the device the judge computed on."""
+    course = new_course(tmp_path / "gpu", (ASSIGNMENT,))
+    course.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+    shutil.copytree(REPO_ROOT / "examples" / "submitted" / "alu01_correcta" / ASSIGNMENT,
+                    course.submitted / "alu01_correcta" / ASSIGNMENT)
+    [result] = grade(course, ASSIGNMENT, limits=course.limits(**LIMITS), workers=1, gpu=True)
+    assert result.score == 12.0
+    devices = {v["device"] for v in result.verdicts.values()}
+    assert len(devices) == 1 and "CPU" in devices.pop()
