@@ -1,14 +1,18 @@
 """``vaekit``: the TA workflow on an nbgrader course root (plain ``nbgrader`` keeps working on the same course).
 
     vaekit [--course DIR] release A          generate release/A, refused unless solution = full, blank = 0, no leaks
+                                  [--exchange DIR]   then `nbgrader release_assignment A` (also with c.Exchange.root)
+    vaekit [--course DIR] collect A [--exchange DIR] [--student S ...]   `nbgrader collect A --update` into submitted/
     vaekit [--course DIR] grade A [--workers N | --scheduler tcp://host:8786] [--student S ...] [--force]
                                   [--cell-timeout s] [--timeout s] [--memory-gb g] [--no-sandbox] [--gpu]
     vaekit [--course DIR] feedback A         feedback/<student>/A/A.html (hidden tests cleared, vaekit note on top)
+                                  [--release [--exchange DIR]]   then `nbgrader release_feedback A` to the students
     vaekit [--course DIR] export [--to F]    grades CSV (nbgrader's columns)
     vaekit [--course DIR] report A           report/A/notas.png + report/A/informe.md
     vaekit [--course DIR] submit A [--from examples/submitted]   copy example submissions into submitted/
     vaekit examples                          rewrite examples/ (python -m autograder.examples)
     vaekit demo [--folder demo] [--assignment A]   release → submit → grade → feedback → report, then the grade table
+                [--exchange]                       submissions go through nbgrader's exchange (demo/exchange/)
     vaekit solutions [A ...] [--quick] [--reuse-weights] [--out DIR]   execute the solution notebooks into solutions/
 
 A user-facing failure (``VaekitError``, a refused release, a failed nbgrader command) prints one line and exits 1.
@@ -57,6 +61,10 @@ def grade_options(args) -> dict:
     return {"workers": args.workers, "scheduler": args.scheduler, "gpu": args.gpu}
 
 
+def add_exchange(p: argparse.ArgumentParser, what: str = "intercambio de nbgrader (por defecto, c.Exchange.root)") -> None:
+    p.add_argument("--exchange", type=Path, default=None, metavar="CARPETA", help=what)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vaekit", description="Flujo de calificación de la Clase 157 (VAE).")
     tarea = {"choices": ASSIGNMENTS, "help": "la tarea (" + " o ".join(ASSIGNMENTS) + ")"}
@@ -66,6 +74,12 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("release", help="genera la versión del alumno y la comprueba")
     r.add_argument("assignment", **tarea)
     add_limits(r)
+    add_exchange(r, "y la publica en este intercambio de nbgrader (por defecto, c.Exchange.root si está puesto)")
+
+    col = sub.add_parser("collect", help="recoge las entregas del intercambio de nbgrader en submitted/")
+    col.add_argument("assignment", **tarea)
+    col.add_argument("--student", nargs="*", default=None, help="solo estas entregas (por defecto, todas)")
+    add_exchange(col)
 
     g = sub.add_parser("grade", help="califica todas las entregas de submitted/")
     g.add_argument("assignment", **tarea)
@@ -76,6 +90,9 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("feedback", help="retroalimentación HTML por estudiante")
     f.add_argument("assignment", **tarea)
     f.add_argument("--student", default=None, help="solo este estudiante (por defecto, todos los calificados)")
+    f.add_argument("--release", action="store_true",
+                   help="y la devuelve a los alumnos por el intercambio (nbgrader release_feedback)")
+    add_exchange(f)
 
     e = sub.add_parser("export", help="CSV de notas (columnas de nbgrader)")
     e.add_argument("--to", type=Path, default=None, metavar="ARCHIVO",
@@ -96,6 +113,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--assignment", nargs="*", default=["vae_tarea"], choices=ASSIGNMENTS,
                    help="tareas de la demo (por defecto, vae_tarea)")
     d.add_argument("--student", nargs="*", default=None, help="solo estas entregas de ejemplo (por defecto, todas)")
+    d.add_argument("--exchange", action="store_true",
+                   help="las entregas pasan por el intercambio de nbgrader (demo/exchange): fetch, submit, collect")
     add_limits(d)
 
     sol = sub.add_parser("solutions", help="ejecuta los cuadernos solución completos en solutions/")
@@ -113,6 +132,59 @@ def cmd_release(course: Course, assignment: str, limits: Limits, options: dict) 
           f"({len(check.manual)} celdas de calificación manual); en blanco {check.blank_score[0]:g}; "
           "sin texto de soluciones ni tests ocultos")
     print(f"  ✔ {course.release_notebook(assignment).relative_to(course.root)} generado")
+
+
+def cmd_publish(course: Course, assignment: str, exchange: Path | None = None) -> None:
+    """After a checked release: ``nbgrader release_assignment`` when an exchange is configured (or given)."""
+    from autograder import exchange as ex
+
+    if ex.configured_root(course, exchange) is None:
+        print("  (sin intercambio de nbgrader: c.Exchange.root o --exchange CARPETA lo publican para `fetch`)")
+        return
+    folder = ex.publish(course, assignment, exchange)
+    print(f"  ✔ publicada en el intercambio: {folder} (nbgrader release_assignment; los alumnos la ven en "
+          "Assignments / `nbgrader fetch_assignment`)")
+
+
+def cmd_collect(course: Course, assignment: str, exchange: Path | None = None, students=None,
+                check_owner: bool = True) -> list[str]:
+    from autograder import exchange as ex
+
+    got = ex.collect(course, assignment, exchange, students, check_owner=check_owner)
+    print(f"{len(got.new)} entregas nuevas, {len(got.updated)} actualizadas, {len(got.unchanged)} sin cambios "
+          f"en {course.submitted.relative_to(course.root)}/")
+    for student in got.new:
+        print(f"  + {student}")
+    for student in got.updated:
+        print(f"  ↻ {student} (entrega más reciente; se volverá a calificar)")
+    for warning in got.owner_warnings:
+        print(f"  ⚠ revisar: {warning}")
+    if got.to_grade:
+        print(f"Siguiente paso: vaekit grade {assignment}")
+    return got.to_grade
+
+
+def cmd_release_feedback(course: Course, assignment: str, exchange: Path | None = None, students=None) -> None:
+    from autograder import exchange as ex
+
+    done = ex.release_feedback(course, assignment, exchange, students)
+    print(f"{len(done.released)} páginas devueltas por el intercambio (nbgrader release_feedback): "
+          + (", ".join(done.released) or "ninguna"))
+    for student, why in done.skipped.items():
+        if why != "no pedido":
+            print(f"  – {student}: {why}")
+
+
+def cmd_exchange_demo(course: Course, assignment: str, only=None) -> list[str]:
+    """``vaekit demo --exchange``: the example submissions ``only`` (default: all) go through nbgrader's exchange
+    (demo/exchange): release_assignment, each student's fetch + submit, collect into submitted/."""
+    from autograder import exchange as ex
+
+    print(f"\n=== {assignment}: 2b/5 por el intercambio de nbgrader (release_assignment → fetch → submit → collect) ===")
+    root, got = ex.demo_round(course, assignment, REPO_ROOT / "examples" / "submitted", only)
+    print(f"{len(got.to_grade)} entregas pasaron por {root.relative_to(course.root)}/ y se recogieron en "
+          f"{course.submitted.relative_to(course.root)}/ (cada alumno en students/<alumno>/)")
+    return got.to_grade
 
 
 def cmd_grade(course: Course, assignment: str, limits: Limits, options: dict, students=None, force=False) -> list:
@@ -155,6 +227,8 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
         print(f"\n=== {a}: 2/5 entregas de ejemplo ===")
         students = submit(course, a, REPO_ROOT / "examples" / "submitted", only)
         print(f"{len(students)} entregas copiadas a {course.submitted.relative_to(course.root)}/")
+        if getattr(args, "exchange", False):  # `vaekit demo --exchange`: the same submissions via nbgrader's exchange
+            cmd_exchange_demo(course, a, students)
         print(f"\n=== {a}: 3/5 calificar ({workers} a la vez) ===")
         from autograder.engine import grade
 
@@ -199,6 +273,9 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         if args.command == "release":
             cmd_release(course, args.assignment, limits_of(course, args), grade_options(args))
+            cmd_publish(course, args.assignment, args.exchange)  # only after the checks passed
+        elif args.command == "collect":
+            cmd_collect(course, args.assignment, args.exchange, args.student)
         elif args.command == "grade":
             cmd_grade(course, args.assignment, limits_of(course, args), grade_options(args), args.student, args.force)
         elif args.command == "feedback":
@@ -207,6 +284,8 @@ def run_command(args: argparse.Namespace) -> int:
             pages = generate_feedback(course, args.assignment, [args.student] if args.student else None)
             for page in pages:
                 print(page)
+            if args.release:
+                cmd_release_feedback(course, args.assignment, args.exchange, [args.student] if args.student else None)
         elif args.command == "export":
             from autograder.report import export_grades
 

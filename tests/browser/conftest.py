@@ -99,3 +99,35 @@ def student(chromium, lab_server, request):
             pass
     context.close()
     lab_server.shutdown_kernels()
+
+
+@pytest.fixture
+def lab_tab(chromium, request):
+    """A factory for tabs on any server (issue 12: the student's and the instructor's JupyterLab):
+    ``lab_tab(server, name)`` opens a fresh browser context on ``server`` in its own workspace ``name``. Every tab
+    is closed at the end (with a FAILED-<name>.png screenshot when the test failed)."""
+    opened = []
+
+    def make(server, name: str) -> StudentLab:
+        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        lab = StudentLab(page, server, re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower(), SCREENSHOT_DIR)
+        opened.append((context, lab))
+        return lab
+
+    yield make
+    failed = getattr(request.node, "rep_call", None)
+    for context, lab in opened:
+        if failed is not None and failed.failed:
+            try:
+                lab.screenshot(f"FAILED-{lab.workspace}")
+            except Exception:  # noqa: BLE001 — best effort, the test already failed
+                pass
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def lab_env() -> dict:
+    """The environment for another JupyterLab server (its kernels see the same as the session server's)."""
+    return kernel_env()
