@@ -225,7 +225,9 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
         print(f"\n=== {a}: 1/5 publicar ===")
         cmd_release(course, a, limits, options)
         print(f"\n=== {a}: 2/5 entregas de ejemplo ===")
-        students = submit(course, a, REPO_ROOT / "examples" / "submitted", only)
+        from autograder.examples import demo_selection
+
+        students = submit(course, a, REPO_ROOT / "examples" / "submitted", only or demo_selection(a))
         print(f"{len(students)} entregas copiadas a {course.submitted.relative_to(course.root)}/")
         if getattr(args, "exchange", False):  # `vaekit demo --exchange`: the same submissions via nbgrader's exchange
             cmd_exchange_demo(course, a, students)
