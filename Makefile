@@ -15,7 +15,7 @@ VAE_DATA_DIR ?= $(SHARED_DATA)
 endif
 export VAE_DATA_DIR
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONUNBUFFERED := 1
 export MPLBACKEND := Agg
 
@@ -61,7 +61,7 @@ test-fast: setup sandbox
 	$(PY) -m pytest -q -m "not slow and not browser"
 
 demo: setup sandbox
-	$(PY) -m autograder.cli demo --cell-timeout 90
+	$(PY) -m autograder.cli demo --exchange --cell-timeout 90
 
 bench: setup sandbox
 	$(PY) benchmarks/run.py

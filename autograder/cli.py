@@ -20,6 +20,7 @@ A user-facing failure (``VaekitError``, a refused release, a failed nbgrader com
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -28,11 +29,13 @@ from pathlib import Path
 from autograder import solutions
 from autograder.course import Course, new_course
 from autograder.errors import VaekitError
+from autograder.settings import TF_QUIET_ENV
 from autograder.grading import Limits
 from autograder.results import summary_table
 from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
 
 DEMO_MARKER = ".vaekit-demo"
+os.environ.update(TF_QUIET_ENV)  # before anything imports TensorFlow (here, in Dask workers, in kernels)
 
 
 def add_limits(p: argparse.ArgumentParser) -> None:
@@ -187,6 +190,29 @@ def cmd_exchange_demo(course: Course, assignment: str, only=None) -> list[str]:
     return got.to_grade
 
 
+def cmd_exchange_views(course: Course, assignment: str, results) -> None:
+    """Return the feedback through the exchange, let one example student fetch it, and say where each person looks."""
+    from autograder import exchange as ex
+
+    released = ex.release_feedback(course, assignment, course.root / "exchange")
+    print(f"\nRetroalimentación devuelta por el intercambio a {len(released.released)} estudiantes.")
+    student = next((r.student for r in results if r.student in released.released), None)
+    pages = []
+    if student:
+        me = ex.StudentFolder.create(course.root / "students" / student, course.root / "exchange", course.course_id,
+                                     student_id=student)
+        pages = me.fetch_feedback(assignment)
+    rel = lambda p: Path(p).relative_to(course.root)  # noqa: E731
+    print("\nDónde mira cada uno:")
+    print(f"  instructor: {rel(course.root / 'source' / assignment)}/ (con soluciones) → "
+          f"{rel(course.release_notebook(assignment))} → {rel(ex.outbound(course.root / 'exchange', course, assignment))}/")
+    if student:
+        print(f"  estudiante ({student}): {rel(course.root / 'students' / student / assignment)}/ "
+              f"(su cuaderno); retroalimentación: {', '.join(str(rel(p)) for p in pages) or '—'}")
+    print(f"  TA: {rel(course.submitted)}/ (recogidas), {rel(course.feedback)}/, "
+          f"{rel(course.root / 'report' / assignment / 'informe.md')}; Formgrader: `jupyter lab` en {course.root}")
+
+
 def cmd_grade(course: Course, assignment: str, limits: Limits, options: dict, students=None, force=False) -> list:
     from autograder.engine import grade
 
@@ -247,6 +273,8 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
         png, md = write_report(course, a)
         print(f"CSV: {csv_path}\nInforme: {md}\nHistograma: {png}\n")
         print(summary_table(results))
+        if getattr(args, "exchange", False):
+            cmd_exchange_views(course, a, results)
     print(f"\nDemo terminada en {time.monotonic() - start:.0f} s.")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -75,6 +76,9 @@ def record(course: Course, output: TaskOutput) -> GradeResult:
         path.chmod(0o644)
     nbformat.write(nb, str(path))
     path.chmod(0o444)
+    for extra in sorted((course.submitted / student / a).glob("*")):  # timestamp, exchange secret, weights…
+        if extra.is_file() and extra.name != path.name:
+            shutil.copy2(extra, path.parent / extra.name)
     with course.gradebook() as gb:
         gb.update_or_create_student(student)
         gb.update_or_create_submission(a, student, timestamp=_timestamp_of(course, student, a))

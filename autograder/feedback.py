@@ -65,7 +65,7 @@ def part_rows(result, grades: dict[str, list[float]], manual: list[str]) -> list
         verdict = result.verdicts.get(grade_id)
         name = verdict["title"] if verdict else f"Pregunta «{grade_id}» (calificación a mano)"
         if grade_id in manual:
-            rows.append((name, f"— / {max_score:g}", "⏳", "pendiente de calificación a mano"))
+            rows.append((name, f"— / {max_score:g}", "…", "pendiente de calificación a mano"))
             continue
         mark = "✔" if score >= max_score - 1e-9 else ("◐" if score > 0 else "✘")
         failures = [o["message"] for o in verdict["outcomes"] if not o["passed"]] if verdict else []

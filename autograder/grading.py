@@ -36,9 +36,13 @@ import nbformat
 import psutil
 
 from autograder.errors import VaekitError
-from autograder.preprocessors import evidence_key
 
 GIB = 1024**3
+EVIDENCE = "evidence:"  # cell-log key prefix of the judge's calls into the kernel (one per graded part)
+
+
+def evidence_key(grade_id: str) -> str:
+    return EVIDENCE + grade_id
 
 
 @dataclass
@@ -365,8 +369,8 @@ def grade_task(task: SubmissionTask) -> TaskOutput:
                 problem = f"la ejecución {reason} y no se pudo aislar la celda responsable"
                 break
             plan[culprit["key"]] = reason
-            if culprit["key"].startswith("evidence:"):
-                notes.append(f"Al llamar el juez a tu código de «{culprit['key'][len('evidence:'):]}», el kernel "
+            if culprit["key"].startswith(EVIDENCE):
+                notes.append(f"Al llamar el juez a tu código de «{culprit['key'][len(EVIDENCE):]}», el kernel "
                              f"{reason}: esa parte se calificó con 0 y el resto normalmente.")
             else:
                 notes.append(f"La celda que empieza por «{first_line(culprit['head'])}» {reason}: "

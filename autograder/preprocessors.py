@@ -27,16 +27,13 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
 from autograder import judge, tampering
+from autograder.grading import EVIDENCE, evidence_key
 
 NO_SANDBOX_NOTE = "calificada SIN sandbox (--no-sandbox): el código del alumno pudo acceder a todo el equipo"
 
 
 def cell_key(source: str) -> str:
     return hashlib.sha1(source.strip().encode("utf-8")).hexdigest()
-
-
-def evidence_key(grade_id: str) -> str:
-    return f"evidence:{grade_id}"
 
 
 def neutralised_source(reason: str) -> str:
@@ -90,7 +87,7 @@ class SandboxedExecute(Execute):
     def _on_cell_executed(self, cell, cell_index, execute_reply, **kwargs):
         if cell.cell_type == "code":
             key = self._keys.get(cell_index, cell_key(cell.source))
-            bucket = "evidence_s" if key.startswith("evidence:") else "cells_s"
+            bucket = "evidence_s" if key.startswith(EVIDENCE) else "cells_s"
             timing = self.resources["vaekit"]["timing"]
             timing[bucket] = round(timing.get(bucket, 0.0) + time.monotonic() - self._cell_started, 2)
             self._log("end", key, "")

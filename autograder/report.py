@@ -114,6 +114,10 @@ def write_report(course: Course, assignment: str, folder: Path | None = None) ->
              "![histograma de notas](notas.png)", "", "## Tasa de aprobación por test", "", pass_rate_table(stats)]
     results = load_results(course.results, assignment)
     if results:
+        from autograder.engine import read_scores
+
+        for r in results.values():  # manual grades (Formgrader) came in after grading: the gradebook has the points
+            r.score, r.max_score, r.grades, r.manual = read_scores(course, assignment, r.student)
         lines += ["", "## Entregas", "", summary_table(list(results.values()))]
     md = folder / "informe.md"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from autograder.errors import VaekitError
+from autograder.settings import TF_QUIET_ENV
 
 INSTALL_HINT = ("Instala bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; o `make sandbox`) y "
                 "comprueba que los espacios de nombres de usuario están activos "
@@ -34,8 +35,7 @@ PASSED_ENV = ("LANG", "LC_ALL", "TZ", "VAE_DATA_DIR", "NBGRADER_EXECUTION", "PYT
               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
               "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "VAEKIT_QUICK")
 # Figures become cell outputs (feedback images); TensorFlow's C++ start-up logs stay out of the students' view.
-KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "TF_CPP_MIN_LOG_LEVEL": "3",
-              "TF_ENABLE_ONEDNN_OPTS": "0", "GRPC_VERBOSITY": "ERROR", "ABSL_MIN_LOG_LEVEL": "3"}
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", **TF_QUIET_ENV}
 SYSTEM_DIRS = ("/usr", "/etc", "/opt")
 SYSTEM_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
 SANDBOX_UID_BASE = 60000  # root graders run each kernel as uid SANDBOX_UID_BASE + (grader pid mod 30000)

@@ -11,6 +11,11 @@ from traitlets.config import Config, Configurable
 from traitlets.config.loader import PyFileConfigLoader
 
 
+# TensorFlow's C++ start-up logs (absl, oneDNN) stay out of every output: kernels, the judge, the TA's console.
+TF_QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "GRPC_VERBOSITY": "ERROR",
+                "ABSL_MIN_LOG_LEVEL": "3"}
+
+
 class Grading(Configurable):
     """Limits that vaekit's watchdog enforces around each submission's grading process."""
 

@@ -15,16 +15,17 @@ from autograder.notebooks import REPO_ROOT
 
 # Every subcommand and the options its help must name (a removed or renamed option fails here); "vae_clase" stands
 # for the assignment positional (its choices are listed).
-LIMITS = ["--workers", "--cell-timeout", "--timeout", "--memory-gb"]
+LIMITS = ["--workers", "--scheduler", "--cell-timeout", "--timeout", "--memory-gb", "--no-sandbox", "--gpu"]
 SUBCOMMANDS = {
-    "release": ["vae_clase", *LIMITS],
-    "grade": ["vae_clase", "--student", *LIMITS],
-    "feedback": ["vae_clase", "--student"],
+    "release": ["vae_clase", "--exchange", *LIMITS],
+    "grade": ["vae_clase", "--student", "--force", *LIMITS],
+    "feedback": ["vae_clase", "--student", "--release", "--exchange"],
+    "collect": ["vae_clase", "--student", "--exchange"],
     "export": ["--to"],
     "report": ["vae_clase"],
     "submit": ["vae_clase", "--from"],
     "examples": [],
-    "demo": ["--folder", "--assignment", "--student", *LIMITS],
+    "demo": ["--folder", "--assignment", "--student", "--exchange", *LIMITS],
     "solutions": ["vae_clase", "--quick", "--reuse-weights", "--out"],
 }
 
@@ -67,17 +68,23 @@ def parse(*args: str):
 
 def test_parse_grade():
     a = parse("grade", "vae_tarea", "--workers", "3", "--student", "ana", "luis", "--cell-timeout", "60",
-              "--timeout", "300", "--memory-gb", "2.5")
+              "--timeout", "300", "--memory-gb", "2.5", "--no-sandbox", "--force")
     assert (a.command, a.assignment, a.workers, a.student) == ("grade", "vae_tarea", 3, ["ana", "luis"])
-    assert (a.cell_timeout, a.timeout, a.memory_gb) == (60, 300.0, 2.5)
-    limits = cli.limits_of(a)
+    assert (a.cell_timeout, a.timeout, a.memory_gb, a.no_sandbox, a.force) == (60, 300.0, 2.5, True, True)
+    limits = cli.limits_of(Course(REPO_ROOT), a)
     assert (limits.cell_timeout, limits.submission_timeout, limits.memory_gb) == (60, 300.0, 2.5)
+    assert limits.sandbox is False
+    assert cli.grade_options(parse("grade", "vae_clase", "--scheduler", "tcp://10.0.0.5:8786", "--gpu")) == {
+        "workers": None, "scheduler": "tcp://10.0.0.5:8786", "gpu": True}
 
 
-def test_parse_grade_defaults():
+def test_parse_grade_defaults_come_from_the_course_config():
     a = parse("grade", "vae_clase")
-    assert (a.workers, a.student, a.cell_timeout, a.timeout, a.memory_gb) == (2, None, None, 900.0, 6.0)
+    assert (a.workers, a.student, a.cell_timeout, a.timeout, a.memory_gb, a.no_sandbox) == (
+        None, None, None, None, None, False)
     assert a.course == Path.cwd()
+    limits = cli.limits_of(Course(REPO_ROOT), a)  # nbgrader_config.py: the one place the settings live
+    assert (limits.cell_timeout, limits.submission_timeout, limits.memory_gb, limits.sandbox) == (180, 900.0, 6.0, True)
 
 
 def test_parse_course_and_release(tmp_path):
