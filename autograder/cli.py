@@ -10,7 +10,7 @@
     vaekit [--course DIR] export [--to F]    grades CSV (nbgrader's columns)
     vaekit [--course DIR] report A           report/A/notas.png + report/A/informe.md
     vaekit [--course DIR] submit A [--from examples/submitted]   copy example submissions into submitted/
-    vaekit examples                          rewrite examples/ (python -m autograder.examples)
+    vaekit examples                          rewrite examples/ (python -m autograder.authoring.examples)
     vaekit demo [--folder demo] [--assignment A]   release → submit → grade → feedback → report, then the grade table
                 [--exchange]                       submissions go through nbgrader's exchange (demo/exchange/)
     vaekit solutions [A ...] [--quick] [--reuse-weights] [--out DIR]   execute the solution notebooks into solutions/
@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import solutions
+from autograder.authoring import solutions
 from autograder.course import Course, new_course
 from autograder.errors import VaekitError
 from autograder.settings import TF_QUIET_ENV
@@ -127,7 +127,7 @@ def parser() -> argparse.ArgumentParser:
 
 # commands ------------------------------------------------------------------------------------------------
 def cmd_release(course: Course, assignment: str, limits: Limits, options: dict) -> None:
-    from autograder.release import release
+    from autograder.authoring.release import release
 
     print(f"Comprobando la publicación de {assignment} (solución = nota completa, en blanco = 0, sin fugas)…")
     check = release(course, assignment, limits=limits, **options)
@@ -251,7 +251,7 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
         print(f"\n=== {a}: 1/5 publicar ===")
         cmd_release(course, a, limits, options)
         print(f"\n=== {a}: 2/5 entregas de ejemplo ===")
-        from autograder.examples import demo_selection
+        from autograder.authoring.examples import demo_selection
 
         students = submit(course, a, REPO_ROOT / "examples" / "submitted", only or demo_selection(a))
         print(f"{len(students)} entregas copiadas a {course.submitted.relative_to(course.root)}/")
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     if args.command == "examples":
-        from autograder.examples import main as examples_main
+        from autograder.authoring.examples import main as examples_main
 
         examples_main()
         return 0

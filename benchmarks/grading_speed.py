@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autograder.course import new_course  # noqa: E402
-from autograder.examples import load_manifest  # noqa: E402
+from autograder.authoring.examples import load_manifest  # noqa: E402
 
 PLAIN_EXECUTE = ("--Autograde.autograde_preprocessors=['nbgrader.preprocessors.Execute', "
                  "'nbgrader.preprocessors.LimitOutput', 'nbgrader.preprocessors.SaveAutoGrades']")

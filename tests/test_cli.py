@@ -140,7 +140,7 @@ def test_parse_rejects_unknown_assignment(capsys):
 
 
 def test_solutions_cli_passes_arguments(monkeypatch, tmp_path):
-    """``vaekit solutions`` hands its parsed arguments to autograder.solutions (no re-parsing of sys.argv)."""
+    """``vaekit solutions`` hands its parsed arguments to autograder.authoring.solutions (no re-parsing of sys.argv)."""
     calls = []
     monkeypatch.setattr(cli.solutions, "execute", lambda a, **kw: calls.append((a, kw)) or tmp_path / a)
     monkeypatch.setattr(sys, "argv", ["vaekit", "solutions", "--quick"])  # what broke it: sys.argv re-parsed

@@ -29,7 +29,7 @@ import pytest
 from autograder import cli, exchange as ex, notebooks
 from autograder.course import new_course
 from autograder.errors import VaekitError
-from autograder.release import secret_lines
+from autograder.authoring.release import secret_lines
 
 A = "vae_clase"
 COMMENT = "Buena intuición sobre β; falta nombrar el colapso del posterior."

@@ -5,7 +5,7 @@ A student namespace is built like a filled notebook: the notebook's imports, the
 edited by a ``Mistake`` or replaced by an alternative). Checked here:
 
 * the solution gets full marks on every graded part, in both assignments;
-* every mistake of ``autograder.mistakes`` loses points on exactly its part, with its ``message_fragment`` in the
+* every mistake of ``autograder.authoring.mistakes`` loses points on exactly its part, with its ``message_fragment`` in the
   diagnosis of a failed sub-check (never in a sub-check's label), and the same share of the points in both
   assignments when it exists in both;
 * decoupling: a part whose collector meets another cell's object (the encoder and the train step meet Sampling,
@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pytest  # noqa: E402
 
 from autograder import judge  # noqa: E402
-from autograder import mistakes as mk  # noqa: E402
+from autograder.authoring import mistakes as mk  # noqa: E402
 from autograder import notebooks as nbs  # noqa: E402
 from autograder.judge import data  # noqa: E402
 

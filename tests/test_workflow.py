@@ -17,13 +17,13 @@ import sys
 import nbformat
 import pytest
 
-from autograder import examples as ex_mod
-from autograder import mistakes
+from autograder.authoring import examples as ex_mod
+from autograder.authoring import mistakes
 from autograder.course import new_course
 from autograder.feedback import generate_feedback, hidden_test_lines, page_text
 from autograder.engine import grade
 from autograder.notebooks import REPO_ROOT, cells_by_grade_id, release_path
-from autograder.release import leaks, secret_lines
+from autograder.authoring.release import leaks, secret_lines
 from autograder.report import CSV_COLUMNS, export_grades, write_report
 from autograder.results import Status, load_results
 
@@ -207,7 +207,7 @@ def test_export_csv_and_report(graded):
 
 
 def test_release_is_refused_when_the_student_version_leaks_a_solution(tmp_path):
-    from autograder.release import ReleaseRefused, release
+    from autograder.authoring.release import ReleaseRefused, release
 
     course = new_course(tmp_path / "curso", ("vae_clase",))
     source_path = course.root / "source" / "vae_clase" / "vae_clase.ipynb"

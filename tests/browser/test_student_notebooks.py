@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import nbformat
 import pytest
 
-from autograder import mistakes, notebooks
+from autograder import notebooks
+from autograder.authoring import mistakes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,6 +1,6 @@
 """Execute the source (solution) notebooks in full student mode into ``solutions/<A>/<A>.ipynb``.
 
-    python -m autograder.solutions [vae_clase|vae_tarea ...] [--quick] [--reuse-weights] [--out DIR]
+    python -m autograder.authoring.solutions [vae_clase|vae_tarea ...] [--quick] [--reuse-weights] [--out DIR]
     vaekit solutions ...                 (the same arguments; ``make solutions``)
 
 The run happens in ``solutions/<A>/`` (``--out DIR``: ``DIR/<A>/``) (so the homework's ``vae_tarea.weights.h5`` lands there) with
@@ -94,7 +94,7 @@ def assignment_name(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The arguments of ``python -m autograder.solutions`` and ``vaekit solutions`` (one definition for both)."""
+    """The arguments of ``python -m autograder.authoring.solutions`` and ``vaekit solutions`` (one definition for both)."""
     # No ``choices``: with nargs="*" argparse (3.11) checks the default against them and rejects it.
     parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS), type=assignment_name,
                         metavar="A", help=f"tareas a ejecutar ({', '.join(ASSIGNMENTS)}; por defecto, todas)")
@@ -125,7 +125,7 @@ def run_args(args: argparse.Namespace) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    parser = add_arguments(argparse.ArgumentParser(prog="python -m autograder.solutions",
+    parser = add_arguments(argparse.ArgumentParser(prog="python -m autograder.authoring.solutions",
                                                    description=__doc__.splitlines()[0]))
     run_args(parser.parse_args(argv))
     return 0

@@ -1,9 +1,9 @@
 """Example submissions: ``examples/submitted/<student>/<A>/<A>.ipynb`` plus ``examples/manifest.json``.
 
-For each assignment: a correct one, the blank release, one per canonical mistake (``autograder.mistakes``),
+For each assignment: a correct one, the blank release, one per canonical mistake (``autograder.authoring.mistakes``),
 and broken ones (kernel killed, infinite loop, memory hog, ``sys.exit()``, syntax error, deleted grade cell,
 edited grade cell, corrupt JSON). They drive ``make demo`` and the workflow tests.
-``python -m autograder.examples`` rewrites them from ``release/`` and ``source/`` (deterministic).
+``python -m autograder.authoring.examples`` rewrites them from ``release/`` and ``source/`` (deterministic).
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import mistakes, notebooks
+from autograder import notebooks
+from autograder.authoring import mistakes
 from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples"
