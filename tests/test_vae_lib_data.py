@@ -72,10 +72,17 @@ def test_reads_system_package_folder_uncompressed_too(isolated):
     assert list(y[:3]) == [9, 2, 1]
 
 
-def test_binarize_and_limit(monkeypatch):
+def test_values_limit_and_binarize_against_the_raw_file(monkeypatch):
+    """x = raw bytes / 255 with a channel axis, limit keeps the first examples, binarize thresholds at 0.5."""
     monkeypatch.setenv("VAE_DATA_DIR", str(SHARED))
+    with np.load(SHARED / "mnist.npz") as raw:
+        x_raw, y_raw = raw["x_train"][:64], raw["y_train"][:64]
+    x, y = load_dataset("mnist", limit=64)
+    np.testing.assert_allclose(x[..., 0], x_raw / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, y_raw)
     x, _ = load_dataset("mnist", binarize=True, limit=64)
-    assert x.shape == (64, 28, 28, 1) and set(np.unique(x)) == {0.0, 1.0}
+    assert x.shape == (64, 28, 28, 1)
+    np.testing.assert_array_equal(x[..., 0], (x_raw / 255.0 > 0.5).astype("float32"))
 
 
 def test_clear_error_lists_every_place(isolated):

@@ -56,10 +56,17 @@ def test_reconstruction_losses_sum_over_pixels_per_example():
         reconstruction_loss(x, x_hat, kind="l1")
 
 
-def test_bce_from_logits_matches_bce_on_sigmoid():
+def test_bce_from_logits_closed_form_and_stable():
+    """Per pixel: -(x log sigmoid(l) + (1 - x) log(1 - sigmoid(l))) = log(1 + e^l) - x·l (NumPy's logaddexp),
+    summed per example; finite for |l| up to 80, where sigmoid rounds to 0 or 1."""
     rng = np.random.default_rng(3)
-    x = (rng.uniform(0, 1, (4, 28, 28, 1)) > 0.5).astype("float32")
+    x = rng.uniform(0, 1, (4, 28, 28, 1)).astype("float32")  # not only binary targets
     logits = rng.normal(0, 3, (4, 28, 28, 1)).astype("float32")
-    from_logits = ops.convert_to_numpy(bce_from_logits(x, logits))
-    from_probs = ops.convert_to_numpy(reconstruction_loss(x, 1 / (1 + np.exp(-logits)), kind="bce"))
-    np.testing.assert_allclose(from_logits, from_probs, rtol=1e-4)
+    logits[0, 0, :4, 0] = [-80.0, 80.0, -30.0, 30.0]
+    expected = (np.logaddexp(0.0, logits.astype("float64")) - x * logits.astype("float64")).reshape(4, -1).sum(axis=1)
+    got = ops.convert_to_numpy(bce_from_logits(x, logits))
+    assert got.shape == (4,) and np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    moderate = np.clip(logits, -8, 8)  # where the probability BCE's clipping plays no part, the two agree
+    from_probs = ops.convert_to_numpy(reconstruction_loss(x, 1 / (1 + np.exp(-moderate)), kind="bce"))
+    np.testing.assert_allclose(ops.convert_to_numpy(bce_from_logits(x, moderate)), from_probs, rtol=1e-4)
