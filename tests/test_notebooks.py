@@ -16,11 +16,13 @@ import nbformat
 import pytest
 
 from autograder import notebooks as nbs
+from autograder.authoring.examples import KL_TEST, load_manifest
 
 pytestmark = pytest.mark.slow
 
 REPO = nbs.REPO_ROOT
 SOLUTION_WEIGHTS = REPO / "solutions" / "vae_tarea" / "vae_tarea.weights.h5"
+TRICK_CASES = ("kl_sign_flipped", "trampas")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", "### BEGIN SOLUTION", "### END SOLUTION")
 
 
@@ -105,6 +107,10 @@ def autograded(course):
         if assignment == "vae_tarea":  # a student who submits the weights of the full 30-epoch run with the notebook
             nbs.write(filled, course / "submitted" / "with_weights" / assignment / f"{assignment}.ipynb")
             shutil.copy(SOLUTION_WEIGHTS, course / "submitted" / "with_weights" / assignment / SOLUTION_WEIGHTS.name)
+        for case in TRICK_CASES:  # a wrong KL, alone and with every trick against the grader
+            example = next(e for e in load_manifest(REPO / "examples") if e.assignment == assignment and e.case == case)
+            shutil.copytree(REPO / "examples" / "submitted" / example.student / assignment,
+                            course / "submitted" / case / assignment)
         start = time.perf_counter()
         _nbgrader(course, "autograde", assignment, "--force")
         timings[assignment] = time.perf_counter() - start
@@ -143,3 +149,12 @@ def test_homework_graded_with_the_submitted_full_run_weights(autograded):
     note = re.search(r"modelo entrenado \(pesos del entrenamiento completo entregados; informativo, no puntúa\): "
                      r"el clasificador de referencia reconoce el (\d+)% de 100 muestras", text)
     assert note and int(note.group(1)) >= 50, text[-3000:]
+
+
+@pytest.mark.parametrize("assignment", nbs.ASSIGNMENTS)
+def test_tricks_earn_no_more_than_the_same_wrong_code_through_plain_nbgrader(autograded, assignment):
+    """Rebinding `checks`, swapping sys.modules, patching numpy, IPython's showtraceback and AssertionError, and
+    reaching for vae_lib: the judge outside the kernel scores the KL exactly as the plain wrong KL."""
+    plain, tricks = _grades(autograded, assignment, "kl_sign_flipped"), _grades(autograded, assignment, "trampas")
+    assert tricks[KL_TEST] == plain[KL_TEST] and tricks[KL_TEST][0] < tricks[KL_TEST][1]
+    assert sum(v[0] for v in tricks.values()) <= sum(v[0] for v in plain.values())
