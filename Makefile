@@ -35,7 +35,14 @@ $(STAMP): pyproject.toml student/pyproject.toml
 	$(PY) -m pip install -q -e ./student -e ".[$(TF_EXTRA),dev]"
 	@touch $@
 
-setup: $(STAMP) data
+# vae_lib's PyTorch and JAX train steps are tested too (CPU builds; torch 2.13.0 is a wheel file on these machines).
+export VAEKIT_REQUIRE_BACKENDS := 1
+BACKENDS_STAMP := $(VENV)/.installed-backends
+$(BACKENDS_STAMP): $(STAMP)
+	$(PY) -m pip install -q torch==2.13.0 jax==0.10.2 jaxlib==0.10.2
+	@touch $@
+
+setup: $(STAMP) $(BACKENDS_STAMP) data
 
 data: $(STAMP)
 	@$(PY) -m vae_lib stage "$(VAE_DATA_DIR)"
