@@ -306,13 +306,15 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
     return succeeded and not watchdog.killed, watchdog, log
 
 
-def death_reason(watchdog: Watchdog, limits: Limits) -> str:
+def death_reason(watchdog: Watchdog, limits: Limits, log: str = "") -> str:
     if watchdog.too_many_processes:
         return f"creó demasiados procesos (más de {watchdog.max_processes}: ¿una bomba fork?)"
     if watchdog.memory_exceeded:
         return f"superó el límite de memoria ({limits.memory_gb:g} GiB)"
     if watchdog.timed_out:
         return f"superó el tiempo máximo por entrega ({limits.submission_timeout:g} s)"
+    if "CellTimeoutError" in log:  # nbclient interrupted it and it did not stop (e.g. SIGINT ignored)
+        return f"superó el tiempo por celda ({limits.cell_timeout} s) y no respondió a la interrupción"
     return "terminó el kernel de Python (os._exit, un fallo de memoria o un error fatal)"
 
 
@@ -361,7 +363,7 @@ def grade_task(task: SubmissionTask) -> TaskOutput:
             if ok:
                 break
             culprit = unfinished_cell(run_dir / f"cells-{runs}.jsonl")
-            reason = death_reason(watchdog, limits)
+            reason = death_reason(watchdog, limits, log)
             if culprit is None and not watchdog.killed:
                 problem = f"nbgrader no pudo calificar el cuaderno ({nbgrader_error(log)})"
                 break

@@ -16,6 +16,7 @@ import time
 import psutil
 import pytest
 
+from autograder.authoring.examples import load_manifest
 from autograder.course import new_course
 from autograder.engine import grade, thread_env
 from autograder.notebooks import REPO_ROOT
@@ -24,7 +25,8 @@ from autograder.results import Status, load_results
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "vae_clase"
-CASES = ("alu01_correcta", "alu02_en_blanco", "alu03_kl_sign_flipped", "alu51_json_corrupto")
+CASES = tuple(e.student for e in load_manifest(REPO_ROOT / "examples") if e.assignment == ASSIGNMENT
+              and e.case in ("correcta", "en_blanco", "kl_sign_flipped", "json_corrupto"))
 
 
 def free_port() -> int:

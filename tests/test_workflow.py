@@ -131,13 +131,14 @@ def test_canonical_mistake_loses_points_on_its_check_with_its_message(graded, mi
         {g: v for g, v in full.items() if g != mistake.check_grade_id}
 
 
-@pytest.mark.parametrize("case", ["kernel_muerto", "memoria"])
+@pytest.mark.parametrize("case", ["kernel_muerto", "memoria", "bucle_sin_interrupcion"])
 def test_killed_kernel_is_neutralised_and_the_rest_graded(graded, case):
     _, results, _ = graded
     r = results[case]
     assert r.status == Status.NEUTRALISED and r.runs == 2
     assert automatic(r) == automatic(results["correcta"])
-    expected = "límite de memoria" if case == "memoria" else "terminó el kernel"
+    expected = {"memoria": "límite de memoria", "bucle_sin_interrupcion": "no respondió a la interrupción"}.get(
+        case, "terminó el kernel")
     assert expected in r.message and "se neutralizó" in r.message
 
 

@@ -91,6 +91,9 @@ BROKEN = {
                       _with_added_cell("import os\nos._exit(1)")),
     "bucle_infinito": ("una celda añadida con un bucle infinito",
                        _with_added_cell("while True:\n    pass")),
+    "bucle_sin_interrupcion": ("una celda añadida ignora la interrupción (SIGINT) y no termina nunca",
+                               _with_added_cell("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                                "while True:\n    pass")),
     "memoria": ("una celda añadida que reserva memoria sin límite",
                 _with_added_cell("reservas = []\nwhile True:\n    reservas.append(bytearray(256 * 1024**2))")),
     "sys_exit": ("una celda añadida llama a sys.exit()", _with_added_cell("import sys\nsys.exit()")),
