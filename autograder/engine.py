@@ -15,6 +15,7 @@ import contextlib
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -84,8 +85,10 @@ def record(course: Course, output: TaskOutput) -> GradeResult:
         gb.update_or_create_submission(a, student, timestamp=_timestamp_of(course, student, a))
     resources = {"nbgrader": {"db_url": course.db_url, "assignment": a, "notebook": a, "student": student}}
     config = course.config
-    for step in (SaveAutoGrades(config=config), AssignLatePenalties(config=config)):
-        nb, resources = step.preprocess(nb, resources)
+    with warnings.catch_warnings():  # nbgrader's own SQLAlchemy autoflush warnings are not the TA's business
+        warnings.simplefilter("ignore")
+        for step in (SaveAutoGrades(config=config), AssignLatePenalties(config=config)):
+            nb, resources = step.preprocess(nb, resources)
     score, max_score, grades, manual = read_scores(course, a, student)
     report = output.report or {}
     flags = [f["text"] for f in report.get("flags", [])]
