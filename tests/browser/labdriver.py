@@ -98,6 +98,10 @@ class LabServer:
              f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={self.root}", "--LabApp.news_url=None"],
             cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        return self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float):
+        """Wait until the started server answers /api/status (stop it and raise with its log otherwise)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -418,18 +422,7 @@ class UserLabServer(LabServer):
         self.log_path = self.root.parent / "jupyter-lab.log"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(argv, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        return self.wait_ready(timeout)
 
     def server_pids(self) -> list[int]:
         """The servers' own PIDs (``runuser`` is a wrapper): from ``jpserver-<pid>.json`` in the runtime folder."""
