@@ -60,6 +60,7 @@ sandbox:
 	  echo "installing Debian's bubblewrap for the grading sandbox"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq bubblewrap >/dev/null; }
+	@sh deploy/apparmor/install.sh  # Ubuntu >= 23.10: AppArmor profile that lets bwrap create user namespaces
 
 test: setup sandbox browser
 	$(PY) -m pytest -q

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from autograder import sandbox_doctor
 from autograder.errors import VaekitError
 from autograder.settings import TF_QUIET_ENV
 
@@ -61,12 +62,11 @@ def check_available() -> str:
     """The path of ``bwrap`` once a trivial sandbox ran here; raises SandboxUnavailable (Spanish) otherwise."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        raise SandboxUnavailable(f"No se encontró bubblewrap (`bwrap`), necesario para aislar las entregas. {INSTALL_HINT}")
+        raise SandboxUnavailable(sandbox_doctor.explain(None))
     probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
                             "--unshare-net", "--die-with-parent", "true"], capture_output=True, text=True)
     if probe.returncode != 0:
-        detail = (probe.stderr or probe.stdout).strip().splitlines()[-1:] or ["sin mensaje"]
-        raise SandboxUnavailable(f"bubblewrap no puede crear un sandbox en esta máquina ({detail[0]}). {INSTALL_HINT}")
+        raise SandboxUnavailable(sandbox_doctor.explain(bwrap, probe.stderr or probe.stdout))  # the cause found here
     return bwrap
 
 
