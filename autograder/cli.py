@@ -9,6 +9,7 @@
                                   [--release [--exchange DIR]]   then `nbgrader release_feedback A` to the students
     vaekit [--course DIR] export [--to F]    grades CSV (nbgrader's columns)
     vaekit [--course DIR] report A           report/A/notas.png + report/A/informe.md
+    vaekit [--course DIR] similarity A [--threshold U]   report/A/similitud.html: what students wrote, compared
     vaekit [--course DIR] submit A [--from examples/submitted]   copy example submissions into submitted/
     vaekit examples                          rewrite examples/ (python -m autograder.authoring.examples)
     vaekit demo [--folder demo] [--assignment A]   release → submit → grade → feedback → report, then the grade table
@@ -103,6 +104,11 @@ def parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="histograma y tasa de aprobación por test")
     rep.add_argument("assignment", **tarea)
+
+    sim = sub.add_parser("similarity", help="similitud entre lo que escribió cada estudiante (report/A/similitud.html)")
+    sim.add_argument("assignment", **tarea)
+    sim.add_argument("--threshold", type=float, default=None, metavar="U",
+                     help="similitud a partir de la cual se muestra una pareja, entre 0 y 1 (por defecto, 0.5)")
 
     s = sub.add_parser("submit", help="copia entregas (p. ej. las de ejemplo) a submitted/")
     s.add_argument("assignment", **tarea)
@@ -269,8 +275,12 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
         print(f"\n=== {a}: 5/5 notas e informe ===")
         from autograder.report import export_grades, write_report
 
+        from autograder.similarity import write_similarity
+
         csv_path = export_grades(course)
+        similarity, _ = write_similarity(course, a)  # before the report, which links it
         png, md = write_report(course, a)
+        print(f"Similitud entre entregas: {similarity}")
         print(f"CSV: {csv_path}\nInforme: {md}\nHistograma: {png}\n")
         print(summary_table(results))
         if getattr(args, "exchange", False):
@@ -326,6 +336,12 @@ def run_command(args: argparse.Namespace) -> int:
             png, md = write_report(course, args.assignment)
             print(md.read_text(encoding="utf-8"))
             print(f"Histograma: {png}")
+        elif args.command == "similarity":
+            from autograder.similarity import THRESHOLD, summary, write_similarity
+
+            path, found = write_similarity(course, args.assignment,
+                                           THRESHOLD if args.threshold is None else args.threshold)
+            print(summary(found, path))
         elif args.command == "submit":
             students = submit(course, args.assignment, args.source)
             print(f"{len(students)} entregas copiadas a {course.submitted}")

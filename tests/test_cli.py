@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "collect": ["vae_clase", "--student", "--exchange"],
     "export": ["--to"],
     "report": ["vae_clase"],
+    "similarity": ["vae_clase", "--threshold"],
     "submit": ["vae_clase", "--from"],
     "examples": [],
     "demo": ["--folder", "--assignment", "--student", "--exchange", *LIMITS],
