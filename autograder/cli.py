@@ -5,9 +5,12 @@
     vaekit [--course DIR] collect A [--exchange DIR] [--student S ...]   `nbgrader collect A --update` into submitted/
     vaekit [--course DIR] grade A [--workers N | --scheduler tcp://host:8786] [--student S ...] [--force]
                                   [--cell-timeout s] [--timeout s] [--memory-gb g] [--no-sandbox] [--gpu]
+    vaekit [--course DIR] watch A [--interval S] [--max-rounds N | --once] [--exchange DIR] [grading options]
+                                  grade on submit: collect → grade → feedback → release to that student, in a loop
     vaekit [--course DIR] feedback A         feedback/<student>/A/A.html (hidden tests cleared, vaekit note on top)
                                   [--release [--exchange DIR]]   then `nbgrader release_feedback A` to the students
     vaekit [--course DIR] export [--to F]    grades CSV (nbgrader's columns)
+                                  [--format moodle --roster R.csv [--match M] [--missing-as-zero]]   for Moodle
     vaekit [--course DIR] report A           report/A/notas.png + report/A/informe.md
     vaekit [--course DIR] similarity A [--threshold U]   report/A/similitud.html: what students wrote, compared
     vaekit [--course DIR] submit A [--from examples/submitted]   copy example submissions into submitted/
@@ -27,7 +30,9 @@ import sys
 import time
 from pathlib import Path
 
+from autograder import quiet
 from autograder.authoring import solutions
+from autograder.authoring.examples import make_special_files
 from autograder.course import Course, new_course
 from autograder.errors import VaekitError
 from autograder.settings import TF_QUIET_ENV
@@ -37,6 +42,7 @@ from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
 
 DEMO_MARKER = ".vaekit-demo"
 os.environ.update(TF_QUIET_ENV)  # before anything imports TensorFlow (here, in Dask workers, in kernels)
+quiet.install()  # nbgrader's known library warnings, filtered here and in the processes vaekit starts
 
 
 def add_limits(p: argparse.ArgumentParser) -> None:
@@ -91,6 +97,16 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--force", action="store_true", help="vuelve a calificar también las que ya tienen nota")
     add_limits(g)
 
+    w = sub.add_parser("watch", help="califica cada entrega al llegar al intercambio y devuelve su retroalimentación")
+    w.add_argument("assignment", **tarea)
+    w.add_argument("--interval", type=float, default=30.0, metavar="S",
+                   help="segundos entre dos recogidas del intercambio (por defecto, 30)")
+    w.add_argument("--max-rounds", type=int, default=None, metavar="N",
+                   help="para tras N rondas (por defecto, sigue hasta Ctrl-C; útil en cron y en pruebas)")
+    w.add_argument("--once", action="store_true", help="una sola ronda (= --max-rounds 1)")
+    add_exchange(w)
+    add_limits(w)
+
     f = sub.add_parser("feedback", help="retroalimentación HTML por estudiante")
     f.add_argument("assignment", **tarea)
     f.add_argument("--student", default=None, help="solo este estudiante (por defecto, todos los calificados)")
@@ -98,9 +114,18 @@ def parser() -> argparse.ArgumentParser:
                    help="y la devuelve a los alumnos por el intercambio (nbgrader release_feedback)")
     add_exchange(f)
 
-    e = sub.add_parser("export", help="CSV de notas (columnas de nbgrader)")
+    e = sub.add_parser("export", help="CSV de notas (columnas de nbgrader, o para importar en Moodle)")
     e.add_argument("--to", type=Path, default=None, metavar="ARCHIVO",
-                   help="archivo CSV de salida (por defecto, grades.csv en la raíz del curso)")
+                   help="archivo CSV de salida (por defecto, grades.csv, o moodle.csv, en la raíz del curso)")
+    e.add_argument("--format", choices=("nbgrader", "moodle"), default="nbgrader",
+                   help="nbgrader (por defecto): sus columnas; moodle: para Calificaciones → Importar → CSV")
+    e.add_argument("--roster", type=Path, default=None, metavar="LISTA.csv",
+                   help="con --format moodle: la lista de participantes exportada de Moodle")
+    e.add_argument("--match", choices=("auto", "idnumber", "email", "username"), default="auto",
+                   help="con --format moodle: qué columna de la lista es el id de nbgrader (por defecto, auto: "
+                        "número de ID, correo, la parte del correo antes de @ o nombre de usuario)")
+    e.add_argument("--missing-as-zero", action="store_true",
+                   help="con --format moodle: 0 a quien está en la lista sin entrega (por defecto, sin nota: -)")
 
     rep = sub.add_parser("report", help="histograma y tasa de aprobación por test")
     rep.add_argument("assignment", **tarea)
@@ -141,6 +166,9 @@ def cmd_release(course: Course, assignment: str, limits: Limits, options: dict) 
           f"({len(check.manual)} celdas de calificación manual); en blanco {check.blank_score[0]:g}; "
           "sin texto de soluciones ni tests ocultos")
     print(f"  ✔ {course.release_notebook(assignment).relative_to(course.root)} generado")
+    if check.bundle is not None:
+        print(f"  ✔ {check.bundle.relative_to(course.root)} a su lado: el paquete que instala el alumno (sin "
+              "soluciones, tests ocultos ni código del evaluador)")
 
 
 def cmd_publish(course: Course, assignment: str, exchange: Path | None = None) -> None:
@@ -236,7 +264,8 @@ def submit(course: Course, assignment: str, source: Path, only: list[str] | None
         dest = course.submitted / folder.parent.name / assignment
         if dest.exists():
             shutil.rmtree(dest)
-        shutil.copytree(folder, dest)
+        shutil.copytree(folder, dest, symlinks=True)  # links stay links: the intake gate refuses them
+        make_special_files(dest)
         students.append(folder.parent.name)
     return students
 
@@ -285,6 +314,9 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
         print(summary_table(results))
         if getattr(args, "exchange", False):
             cmd_exchange_views(course, a, results)
+    from autograder import demo_server  # a late submission through `vaekit watch`; the grades into Moodle
+
+    demo_server.run(course, assignments[-1], limits, options, getattr(args, "exchange", False))
     print(f"\nDemo terminada en {time.monotonic() - start:.0f} s.")
 
 
@@ -318,6 +350,11 @@ def run_command(args: argparse.Namespace) -> int:
             cmd_collect(course, args.assignment, args.exchange, args.student)
         elif args.command == "grade":
             cmd_grade(course, args.assignment, limits_of(course, args), grade_options(args), args.student, args.force)
+        elif args.command == "watch":
+            from autograder.watch import Watcher
+
+            watcher = Watcher(course, args.assignment, args.exchange, limits_of(course, args), gpu=args.gpu)
+            watcher.run(args.workers, args.scheduler, args.interval, 1 if args.once else args.max_rounds)
         elif args.command == "feedback":
             from autograder.feedback import generate_feedback
 
@@ -326,6 +363,13 @@ def run_command(args: argparse.Namespace) -> int:
                 print(page)
             if args.release:
                 cmd_release_feedback(course, args.assignment, args.exchange, [args.student] if args.student else None)
+        elif args.command == "export" and args.format == "moodle":
+            from autograder.moodle import export_moodle
+
+            if args.roster is None:
+                raise VaekitError("--format moodle necesita --roster LISTA.csv (Moodle: Participantes → "
+                                  "«Descargar datos de la tabla como» CSV)")
+            print(export_moodle(course, args.roster, args.to, args.match, args.missing_as_zero).summary())
         elif args.command == "export":
             from autograder.report import export_grades
 

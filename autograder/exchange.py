@@ -140,6 +140,8 @@ def collect(course: Course, assignment: str, exchange=None, students: list[str] 
     result.owner_warnings = [" ".join(line.split()) for line in text.splitlines() if "claims to be submitted by" in line]
     for student in result.to_grade:  # stale: `vaekit grade` only grades submissions without a result
         (course.results / assignment / f"{student}.json").unlink(missing_ok=True)
+        for wheel in (course.submitted / student / assignment).glob("vae_runtime-*.whl"):
+            wheel.unlink()  # the course's own bundle, fetched with the notebook and submitted back: not the student's
     return result
 
 

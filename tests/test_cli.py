@@ -21,7 +21,8 @@ SUBCOMMANDS = {
     "grade": ["vae_clase", "--student", "--force", *LIMITS],
     "feedback": ["vae_clase", "--student", "--release", "--exchange"],
     "collect": ["vae_clase", "--student", "--exchange"],
-    "export": ["--to"],
+    "export": ["--to", "--format", "--roster", "--match", "--missing-as-zero"],
+    "watch": ["vae_clase", "--interval", "--max-rounds", "--once", "--exchange", *LIMITS],
     "report": ["vae_clase"],
     "similarity": ["vae_clase", "--threshold"],
     "submit": ["vae_clase", "--from"],
@@ -102,6 +103,21 @@ def test_parse_feedback():
 def test_parse_export():
     assert parse("export", "--to", "notas.csv").to == Path("notas.csv")
     assert parse("export").to is None
+
+
+def test_parse_export_moodle_and_watch():
+    a = parse("export", "--format", "moodle", "--roster", "lista.csv", "--match", "email", "--missing-as-zero")
+    assert (a.format, a.roster, a.match, a.missing_as_zero, a.to) == ("moodle", Path("lista.csv"), "email", True, None)
+    assert (parse("export").format, parse("export").match) == ("nbgrader", "auto")
+    w = parse("watch", "vae_tarea", "--workers", "3", "--interval", "5", "--max-rounds", "2")
+    assert (w.assignment, w.workers, w.interval, w.max_rounds, w.once, w.scheduler) == ("vae_tarea", 3, 5.0, 2, False,
+                                                                                         None)
+    assert parse("watch", "vae_clase", "--once", "--scheduler", "tcp://h:8786").once
+
+
+def test_moodle_export_without_roster_is_one_clear_line():
+    proc = vaekit("export", "--format", "moodle")
+    assert proc.returncode == 1 and proc.stderr.strip().count("\n") == 0 and "--roster" in proc.stderr
 
 
 def test_parse_report():

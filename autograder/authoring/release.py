@@ -1,4 +1,5 @@
-"""``vaekit release A``: generate the student notebook, and refuse to publish it unless it is right.
+"""``vaekit release A``: generate the student notebook, and refuse to publish it unless it is right; then put the
+student's bundle (the vae-runtime wheel, ``autograder.bundle``) beside it in ``release/<A>/``.
 
 The release is first generated and checked in a scratch copy of the course (its own gradebook):
 1. nothing of the solutions or of the hidden tests appears in the student notebook;
@@ -36,6 +37,7 @@ class ReleaseCheck:
     not_zero: dict[str, list[float]] = field(default_factory=dict)  # grade_id -> [score, max] for the blank
     manual: list[str] = field(default_factory=list)  # grade cells left to manual grading (not checked)
     automatic: tuple[float, float] = (0.0, 0.0)  # the solution's (score, max) over automatically graded cells
+    bundle: Path | None = None  # the vae-runtime wheel beside the released notebook (autograder.bundle)
 
     @property
     def ok(self) -> bool:
@@ -103,4 +105,7 @@ def release(course: Course, assignment: str, limits: Limits | None = None, **gra
     if not check.ok:
         raise ReleaseRefused(f"vaekit release {assignment}: publicación rechazada\n{check.explain()}")
     course.nbgrader("generate_assignment", assignment, "--force")
+    from autograder.bundle import build_bundle
+
+    check.bundle = build_bundle(course.release_notebook(assignment).parent)  # the student's bundle, checked
     return check

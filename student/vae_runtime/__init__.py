@@ -9,7 +9,8 @@ It holds NO exercise answers: no sampling layer, KL divergence, reconstruction l
 step, encoder, convolutional decoder, prior sampling or latent interpolation. Those are what the student
 writes (the instructors' reference implementation, `vae_lib`, is not part of this package).
 
-Install: `pip install "./student[cpu]"` from a checkout of the course repository. Usage: `import vae_runtime as vr`.
+Install: the wheel that comes beside the released notebook (`vaekit release` builds it),
+`pip install "vae_runtime-0.1.0-py3-none-any.whl[cpu]"`. Usage: `import vae_runtime as vr`.
 """
 from vae_runtime import testing
 from vae_runtime.callbacks import KLAnnealing, PosteriorCollapseMonitor
