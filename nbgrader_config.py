@@ -20,6 +20,8 @@ c.CourseDirectory.db_url = os.environ.get("VAEKIT_DB_URL", _default_db)
 # (autograder.judge). Grading mode trains for seconds, never the full homework.
 c.Autograde.autograde_preprocessors = [
     "autograder.preprocessors.SandboxedExecute",
+    "autograder.student_output.InertStudentContent",  # no script, handler or remote request in what the TA opens
+    "autograder.student_output.LimitOutputSize",  # outputs cut by characters too (LimitOutput counts lines)
     "autograder.preprocessors.JudgeGradeCells",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -36,7 +38,9 @@ c.SandboxedExecute.interrupt_on_timeout = True
 c.SandboxedExecute.startup_timeout = 180
 c.Execute.timeout = 180  # `nbgrader validate` (students' Validate button uses their own config)
 c.Grading.submission_timeout = 900.0  # seconds per submission (vaekit grade's watchdog)
-c.Grading.memory_gb = 6.0  # resident memory of one submission's process tree
+c.Grading.memory_gb = 6.0  # one submission: resident memory (watchdog) and the kernel's memory cgroup (tmpfs too)
+c.Grading.tmp_mb = 1024  # the sandbox's private /tmp and /dev/shm (tmpfs)
+c.Grading.file_mb = 1024  # largest file a grading kernel may write (RLIMIT_FSIZE)
 c.Grading.max_neutralised = 2
 c.Grading.workers = 2
 
@@ -57,3 +61,7 @@ c.GenerateFeedback.preprocessors = [
 ]
 # Math renders without internet: LaTeX becomes MathML when the page is written (no MathJax from a CDN).
 c.GenerateFeedback.exporter_class = "autograder.offline_math.OfflineMathHTMLExporter"
+
+# Collecting from the exchange goes through vaekit's intake gate: regular files only, no link ever followed
+# (nbgrader's own copy follows links), size caps from c.Grading.intake_*; refusals are flagged "revisar a mano".
+c.ExchangeFactory.collect = "autograder.exchange_gate.GatedExchangeCollect"

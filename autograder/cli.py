@@ -32,6 +32,7 @@ from pathlib import Path
 
 from autograder import quiet
 from autograder.authoring import solutions
+from autograder.authoring.examples import make_special_files
 from autograder.course import Course, new_course
 from autograder.errors import VaekitError
 from autograder.settings import TF_QUIET_ENV
@@ -263,7 +264,8 @@ def submit(course: Course, assignment: str, source: Path, only: list[str] | None
         dest = course.submitted / folder.parent.name / assignment
         if dest.exists():
             shutil.rmtree(dest)
-        shutil.copytree(folder, dest)
+        shutil.copytree(folder, dest, symlinks=True)  # links stay links: the intake gate refuses them
+        make_special_files(dest)
         students.append(folder.parent.name)
     return students
 

@@ -12,19 +12,22 @@ GPU workers declare the resource ``GPU`` (``dask worker --resources GPU=1``); ``
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import nbformat
 
+from autograder import gate
 from autograder.course import Course
 from autograder.errors import VaekitError
 from autograder.grading import CourseBundle, Limits, SubmissionTask, TaskOutput, grade_task, read_submission, \
     zero_notebook
 from autograder.results import GradeResult, Status
+from autograder.settings import Grading
 
 
 def thread_env(workers: int) -> dict[str, str]:
@@ -75,11 +78,14 @@ def record(course: Course, output: TaskOutput) -> GradeResult:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.chmod(0o644)
+    path.unlink(missing_ok=True)
     nbformat.write(nb, str(path))
     path.chmod(0o444)
-    for extra in sorted((course.submitted / student / a).glob("*")):  # timestamp, exchange secret, weights…
-        if extra.is_file() and extra.name != path.name:
-            shutil.copy2(extra, path.parent / extra.name)
+    # the submission's other files (timestamp, exchange secret, weights…), through the gate; other notebooks
+    # (drafts) stay in submitted/: nbgrader would try to give feedback on them
+    extras = gate.read_tree(course.submitted / student / a, Grading(config=course.config).caps())
+    gate.write_tree(path.parent, {rel: data for rel, data in extras.files.items()
+                                  if rel != path.name and not rel.endswith(".ipynb")})
     with course.gradebook() as gb:
         gb.update_or_create_student(student)
         gb.update_or_create_submission(a, student, timestamp=_timestamp_of(course, student, a))
@@ -94,7 +100,8 @@ def record(course: Course, output: TaskOutput) -> GradeResult:
     flags = [f["text"] for f in report.get("flags", [])]
     result = GradeResult(student, a, score, max_score, Status(output.status), output.message, output.seconds,
                          output.runs, grades, manual, report.get("verdicts", {}), flags,
-                         bool(report.get("sandbox", True)), output.worker, report.get("timing", {}))
+                         bool(report.get("sandbox", True)), output.worker, report.get("timing", {}),
+                         report.get("limits", {}))
     result.save(course.results)
     return result
 
@@ -116,13 +123,27 @@ def lost_output(course: Course, assignment: str, student: str, limits: Limits, w
                       nbformat.writes(nb).encode("utf-8"), {"sandbox": limits.sandbox, "verdicts": {}, "flags": []})
 
 
+def intake_flags(course: Course, assignment: str, student: str) -> list[str]:
+    """What ``vaekit collect`` refused to copy from this student's exchange submission (``exchange.collect``)."""
+    path = course.work / "intake" / assignment / f"{student}.json"
+    try:
+        return [str(text)[:300] for text in json.loads(path.read_text(encoding="utf-8"))][:50]
+    except (OSError, ValueError, TypeError):
+        return []
+
+
 def check_ready(course: Course, assignment: str, limits: Limits) -> None:
     from nbgrader.api import MissingEntry
 
     if limits.sandbox:
+        from autograder.cgroup import unavailable_reason
         from autograder.sandbox import check_available
 
         check_available()
+        why = unavailable_reason()
+        if why:  # said once per batch; each result records the limits that were in force
+            print(f"vaekit: los kernels se califican sin cgroup de memoria ({why}); siguen limitados el /tmp del "
+                  f"sandbox ({limits.tmp_mb} MiB) y el tamaño de archivo ({limits.file_mb} MiB).", file=sys.stderr)
     with course.gradebook() as gb:
         try:
             gb.find_assignment(assignment)
@@ -151,9 +172,11 @@ def grade(course: Course, assignment: str, *, limits: Limits | None = None, work
     bar = progress or GradingProgress(len(todo), skipped=len(results))
     with dask_client(workers, scheduler, gpus=1 if gpu else 0) as client:
         futures = {}
+        caps = Grading(config=course.config).caps()
         for student in todo:
-            task = SubmissionTask(assignment, student, read_submission(course.submitted / student / assignment),
-                                  bundle, limits)
+            intake = read_submission(course.submitted / student / assignment, caps)
+            task = SubmissionTask(assignment, student, intake.files, bundle, limits,
+                                  refused=intake_flags(course, assignment, student) + intake.flags)
             future = client.submit(grade_task, task, key=f"vaekit-{assignment}-{student}-{time.time_ns()}",
                                    pure=False, resources={"GPU": 1} if gpu else None)
             futures[future] = student

@@ -102,31 +102,65 @@ def add_banner(page: str, banner_html: str) -> str:
     return page[:at] + banner_html + page[at:]
 
 
+FALLBACK_PAGE = """<!DOCTYPE html>
+<html lang="es"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{title}</title></head>
+<body><main>{banner}<p>{why}</p></main></body></html>
+"""
+
+
+def fallback_page(path: Path, result, grades, manual, total, why: str) -> None:
+    """A page with vaekit's part table only, when nbgrader's page of this notebook could not be made or kept."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.chmod(0o644)
+    path.write_text(FALLBACK_PAGE.format(title=html.escape(f"{result.assignment}: retroalimentación"),
+                                         banner=banner(result, grades, manual, total), why=html.escape(why)),
+                    encoding="utf-8")
+
+
 def generate_feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[Path]:
-    """Write ``feedback/<student>/<A>/<A>.html`` for the graded students; returns the pages written."""
+    """Write ``feedback/<student>/<A>/<A>.html`` for the graded students; returns the pages written.
+
+    One student's notebook cannot fail or strip anyone else's page: nbgrader runs once for everyone, a student
+    whose page it could not make is retried alone, and a page that still fails (or would show hidden-test text) is
+    replaced by vaekit's part table with the reason, for that student only."""
+    from autograder.engine import read_scores
+
     results = load_results(course.results, assignment)
+    chosen = sorted(students or course.students(assignment))
     args = ["generate_feedback", assignment, "--force"]  # preprocessors: c.GenerateFeedback in nbgrader_config.py
-    if students and len(students) == 1:
-        args += ["--student", students[0]]
-    course.nbgrader(*args)
+    batch = course.nbgrader(*args, *(["--student", chosen[0]] if len(chosen) == 1 else []), check=False)
     hidden = hidden_test_lines(course, assignment)
     pages = []
-    for student in sorted(students or course.students(assignment)):
+    for student in chosen:
         path = course.feedback_html(student, assignment)
+        if not path.exists() and batch.returncode != 0 and len(chosen) > 1:
+            course.nbgrader(*args, "--student", student, check=False)
+        if student not in results:  # graded by plain nbgrader: its page, unless it shows hidden tests
+            if path.exists() and leaked_hidden_tests(path.read_text(encoding="utf-8"), hidden):
+                path.unlink()
+            elif path.exists():
+                pages.append(path)
+            continue
+        score, max_score, grades, manual = read_scores(course, assignment, student)
+        total = (score, max_score)
         if not path.exists():
+            fallback_page(path, results[student], grades, manual, total,
+                          "nbgrader no pudo generar la página de tu cuaderno; tu nota y el diagnóstico por partes "
+                          "están arriba. Si tu entrega tiene cuadernos o celdas extra, retíralos.")
+            pages.append(path)
             continue
         page = path.read_text(encoding="utf-8")
-        leaks = leaked_hidden_tests(page, hidden)
-        if leaks:
-            path.unlink()
-            raise RuntimeError(f"La retroalimentación de {student} mostraba tests ocultos ({leaks[0]!r}); se borró. "
-                               "Revisa c.GenerateFeedback.preprocessors en nbgrader_config.py.")
-        if student in results:
-            from autograder.engine import read_scores
-
-            score, max_score, grades, manual = read_scores(course, assignment, student)
-            path.chmod(0o644)
-            page = add_banner(page, banner(results[student], grades, manual, (score, max_score)))
-            path.write_text(page, encoding="utf-8")
+        if leaked_hidden_tests(page, hidden):
+            fallback_page(path, results[student], grades, manual, total,
+                          "La página de tu cuaderno se retiró porque mostraba texto de los tests ocultos; tu nota y "
+                          "el diagnóstico por partes están arriba.")
+            pages.append(path)
+            continue
+        path.chmod(0o644)
+        path.write_text(add_banner(page, banner(results[student], grades, manual, total)), encoding="utf-8")
         pages.append(path)
     return pages

@@ -17,6 +17,7 @@ Per submission:
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import json
@@ -47,22 +48,27 @@ def evidence_key(grade_id: str) -> str:
 
 @dataclass
 class Limits:
-    """Per-submission limits; defaults come from the course's ``nbgrader_config.py`` (``Limits.from_config``)."""
-    cell_timeout: int = 180
-    submission_timeout: float = 900.0
-    memory_gb: float = 6.0
-    max_neutralised: int = 2
-    max_processes: int = 512
-    sandbox: bool = True
+    """Per-submission limits, from the course's ``nbgrader_config.py`` (``Limits.from_config``; the defaults live in
+    the traitlets ``settings.Grading`` and ``SandboxedExecute``), with the CLI's overrides."""
+    cell_timeout: int
+    submission_timeout: float
+    memory_gb: float
+    max_neutralised: int
+    max_processes: int
+    sandbox: bool
+    tmp_mb: int
+    file_mb: int
 
     @classmethod
     def from_config(cls, config, **overrides) -> "Limits":
-        limits = cls(cell_timeout=int(config.SandboxedExecute.get("timeout", cls.cell_timeout)),
-                     submission_timeout=float(config.Grading.get("submission_timeout", cls.submission_timeout)),
-                     memory_gb=float(config.Grading.get("memory_gb", cls.memory_gb)),
-                     max_neutralised=int(config.Grading.get("max_neutralised", cls.max_neutralised)),
-                     max_processes=int(config.SandboxedExecute.get("max_processes", cls.max_processes)),
-                     sandbox=bool(config.SandboxedExecute.get("sandbox", cls.sandbox)))
+        from autograder.preprocessors import SandboxedExecute
+        from autograder.settings import Grading
+
+        grading, execute = Grading(config=config), SandboxedExecute(config=config)
+        limits = cls(cell_timeout=int(execute.timeout), submission_timeout=grading.submission_timeout,
+                     memory_gb=grading.memory_gb, max_neutralised=grading.max_neutralised,
+                     max_processes=execute.max_processes, sandbox=execute.sandbox, tmp_mb=grading.tmp_mb,
+                     file_mb=grading.file_mb)
         for key, value in overrides.items():
             if value is not None:
                 setattr(limits, key, type(getattr(limits, key))(value))
@@ -96,9 +102,10 @@ class CourseBundle:
 class SubmissionTask:
     assignment: str
     student: str
-    files: dict[str, bytes]  # the submission folder, relative path -> bytes
+    files: dict[str, bytes]  # the submission folder's regular files (``gate.read_tree``), relative path -> bytes
     course: CourseBundle
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits
+    refused: list[str] = field(default_factory=list)  # "revisar a mano": what the gate would not read
 
 
 @dataclass
@@ -115,11 +122,11 @@ class TaskOutput:
     log_tail: str = ""
 
 
-def read_submission(folder: Path) -> dict[str, bytes]:
-    """The files of a submission folder (checkpoints skipped), relative path -> bytes."""
-    folder = Path(folder)
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and ".ipynb_checkpoints" not in p.parts}
+def read_submission(folder: Path, caps=None):
+    """A submission folder through the gate (``autograder.gate.Intake``: regular files only, no link followed)."""
+    from autograder import gate
+
+    return gate.read_tree(folder, caps or gate.Caps())
 
 
 def notebook_problem(data: bytes | None, name: str) -> str | None:
@@ -151,6 +158,43 @@ def unfinished_cell(cell_log: Path) -> dict | None:
         elif open_cells and open_cells[-1]["key"] == entry.get("key"):
             open_cells.pop()
     return open_cells[-1] if open_cells else None
+
+
+def kernel_events(cell_log: Path) -> dict:
+    """The last ``kernel_end`` line of the cell log: the limits in force and whether the cgroup's limit killed it."""
+    found: dict = {}
+    if Path(cell_log).exists():
+        for line in Path(cell_log).read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if entry.get("event") == "kernel_end":
+                found = entry
+    return found
+
+
+def normalise_grade_cells(nb, known: set[str]) -> list[str]:
+    """Make nbgrader's metadata safe to grade: every cell that claims a grade id must carry one of the release's, and
+    only once (the first copy counts; a pasted duplicate becomes an ordinary cell). Returns "revisar a mano" flags."""
+    seen: set[str] = set()
+    flags = []
+    for index, cell in enumerate(nb.cells):
+        md = cell.get("metadata", {}).get("nbgrader")
+        if md is None:
+            continue
+        grade_id = md.get("grade_id") if isinstance(md, dict) else None
+        problem = None
+        if not isinstance(grade_id, str) or grade_id not in known:
+            problem = "metadatos de nbgrader desconocidos"
+        elif grade_id in seen:
+            problem = f"celda de calificación «{grade_id}» duplicada: cuenta solo la primera"
+        if problem is None:
+            seen.add(grade_id)
+            continue
+        del cell.metadata["nbgrader"]
+        flags.append(f"{problem} (celda {index})")
+    return flags
 
 
 def first_line(text: str, width: int = 60) -> str:
@@ -231,7 +275,8 @@ class WorkerCourse:
     _lock = threading.Lock()
 
     def __init__(self, bundle: CourseBundle):
-        self.root = Path(tempfile.mkdtemp(prefix=f"vaekit-worker-{bundle.assignment}-"))
+        self.root = Path(tempfile.mkdtemp(prefix=f"vaekit-worker-{bundle.assignment}-"))  # 0700: the grader's only
+        atexit.register(shutil.rmtree, self.root, True)  # holds solutions and a gradebook: gone with the worker
         self.assignment = bundle.assignment
         for name, data in bundle.files.items():
             path = self.root / name
@@ -280,6 +325,9 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
     config.SandboxedExecute.sandbox = limits.sandbox
     config.SandboxedExecute.timeout = int(limits.cell_timeout)
     config.SandboxedExecute.max_processes = int(limits.max_processes)
+    config.Grading.memory_gb = float(limits.memory_gb)
+    config.Grading.tmp_mb = int(limits.tmp_mb)
+    config.Grading.file_mb = int(limits.file_mb)
     config.SandboxedExecute.cell_log = str(run_dir / f"cells-{attempt}.jsonl")
     plan_path = run_dir / f"neutralise-{attempt}.json"
     plan_path.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
@@ -306,11 +354,14 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
     return succeeded and not watchdog.killed, watchdog, log
 
 
-def death_reason(watchdog: Watchdog, limits: Limits, log: str = "") -> str:
+def death_reason(watchdog: Watchdog, limits: Limits, log: str = "", events: dict | None = None) -> str:
     if watchdog.too_many_processes:
         return f"creó demasiados procesos (más de {watchdog.max_processes}: ¿una bomba fork?)"
     if watchdog.memory_exceeded:
         return f"superó el límite de memoria ({limits.memory_gb:g} GiB)"
+    if (events or {}).get("oom_killed"):
+        return (f"superó el límite de memoria ({limits.memory_gb:g} GiB, contando los archivos en memoria: "
+                "/tmp, /dev/shm, memfd)")
     if watchdog.timed_out:
         return f"superó el tiempo máximo por entrega ({limits.submission_timeout:g} s)"
     if "CellTimeoutError" in log:  # nbclient interrupted it and it did not stop (e.g. SIGINT ignored)
@@ -338,6 +389,13 @@ def zero_notebook(release: Path, problem: str) -> nbformat.NotebookNode:
     return nb
 
 
+def _checked_notebook(data: bytes, known: set[str]) -> tuple[bytes, list[str]]:
+    """The submitted notebook with nbgrader's metadata made safe to grade (``normalise_grade_cells``)."""
+    nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    flags = normalise_grade_cells(nb, known)
+    return (nbformat.writes(nb).encode("utf-8"), flags) if flags else (data, [])
+
+
 def grade_task(task: SubmissionTask) -> TaskOutput:
     """Grade one submission here (see the module docstring); never raises for anything the submission does."""
     start = time.monotonic()
@@ -345,25 +403,34 @@ def grade_task(task: SubmissionTask) -> TaskOutput:
     limits = task.limits
     run_dir = Path(tempfile.mkdtemp(prefix=f"vaekit-run-{task.student}-"))
     name = f"{task.assignment}.ipynb"
-    problem = notebook_problem(task.files.get(name), name)
+    files = dict(task.files)
+    problem = notebook_problem(files.get(name), name)
+    flags = list(task.refused)
+    if problem is None:
+        known = {g for c in nbformat.read(str(course.release_notebook), as_version=4).cells
+                 if isinstance(g := c.get("metadata", {}).get("nbgrader", {}).get("grade_id"), str)}
+        files[name], fixed = _checked_notebook(files[name], known)
+        flags += fixed
     plan: dict[str, str] = {}
     notes: list[str] = []
     runs, log = 0, ""
     status = "ok"
+    events: dict = {}
     try:
         while problem is None:
             runs += 1
             folder = course.submission_folder(task.student)
             shutil.rmtree(folder, ignore_errors=True)
-            for rel, data in task.files.items():
-                (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-                (folder / rel).write_bytes(data)
+            from autograder.gate import write_tree
+
+            write_tree(folder, files)
             shutil.rmtree(course.autograded_notebook(task.student).parent, ignore_errors=True)
             ok, watchdog, log = _autograde(course, task.student, limits, run_dir, runs, plan)
+            events = kernel_events(run_dir / f"cells-{runs}.jsonl")
             if ok:
                 break
             culprit = unfinished_cell(run_dir / f"cells-{runs}.jsonl")
-            reason = death_reason(watchdog, limits, log)
+            reason = death_reason(watchdog, limits, log, events)
             if culprit is None and not watchdog.killed:
                 problem = f"nbgrader no pudo calificar el cuaderno ({nbgrader_error(log)})"
                 break
@@ -387,6 +454,8 @@ def grade_task(task: SubmissionTask) -> TaskOutput:
             notebook = nbformat.writes(zero_notebook(course.release_notebook, problem)).encode("utf-8")
             report = {"sandbox": limits.sandbox, "verdicts": {}, "flags": []}
             status, message = "zero", f"No se pudo calificar la entrega: {problem}."
+        report["flags"] = report.get("flags", []) + [{"text": text} for text in flags]
+        report.setdefault("limits", events.get("limits", {}))
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
         shutil.rmtree(course.submission_folder(task.student), ignore_errors=True)

@@ -39,7 +39,7 @@ from latex2mathml.converter import convert as _latex_to_mathml
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool, default
+from traitlets import Bool, Unicode, default
 
 try:  # nbconvert >= 7.x; older releases call it ``contextfilter`` too
     from nbconvert.exporters.html import contextfilter
@@ -243,9 +243,22 @@ class OfflineMathHTMLExporter(HTMLExporter):
     def _default_extra_loaders(self):
         return [DictLoader({"mathjax.html.j2": MATHJAX_REPLACEMENT})]
 
+    content_security_policy = Unicode(
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; base-uri 'none'; "
+        "form-action 'none'",
+        help="Content-Security-Policy of every page (a <meta> first in <head>): no script runs, nothing is "
+             "fetched; the page needs none (math is MathML, images are data: URLs)").tag(config=True)
+
     def __init__(self, config=None, **kw):
         super().__init__(config=config, **kw)
         self.register_preprocessor(LatexOutputsToMathML(parent=self), enabled=True)
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        output, resources = super().from_notebook_node(nb, resources, **kw)
+        if self.content_security_policy:
+            meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(self.content_security_policy)}">'
+            output = re.sub(r"<head(\s[^>]*)?>", lambda m: m.group(0) + "\n" + meta, output, count=1)
+        return output, resources
 
     @contextfilter
     def markdown2html(self, context, source):

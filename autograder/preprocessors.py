@@ -43,7 +43,13 @@ def neutralised_source(reason: str) -> str:
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's Execute in a sandboxed kernel, with a cell log, neutralised cells and evidence collection."""
+    """nbgrader's Execute in a sandboxed kernel, with a cell log, neutralised cells and evidence collection.
+
+    The kernel never touches nbgrader's folders: it runs in a private copy of the notebook's folder (regular files
+    only, through ``autograder.gate``), which is thrown away afterwards, so nbgrader's writer and permission step
+    act on a tree the kernel never had. The judge's probes go in through a folder the sandbox mounts read-only, the
+    evidence comes back through another, and no evidence file is opened until the kernel's processes are gone.
+    """
 
     sandbox = Bool(True, help="run grading kernels in the bubblewrap sandbox (False only with --no-sandbox)"
                    ).tag(config=True)
@@ -57,13 +63,21 @@ class SandboxedExecute(Execute):
         from jupyter_client.manager import AsyncKernelManager
 
         from autograder.sandbox import SandboxedKernelManager, check_available
+        from autograder.settings import Grading
 
         if self.sandbox:
             check_available()
         self.kernel_manager_class = SandboxedKernelManager if self.sandbox else AsyncKernelManager
         km = super().create_kernel_manager()
         if self.sandbox:
+            grading = Grading(config=self.config)
             km.max_processes = self.max_processes
+            km.memory_bytes = int(grading.memory_gb * 1024**3)
+            km.tmp_bytes = grading.tmp_mb * 1024**2
+            km.file_bytes = grading.file_mb * 1024**2
+            km.readable = [str(self._inbox)]
+            km.writable = [str(self._outbox)]
+        self._km = km
         return km
 
     # cell log (written here, outside the kernel) --------------------------------------------------------
@@ -94,24 +108,47 @@ class SandboxedExecute(Execute):
 
     # the run --------------------------------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
+        from autograder import gate
+        from autograder.settings import Grading
+
         resources = resources if resources is not None else {}
         plan = {}
         if self.neutralise_file and os.path.exists(self.neutralise_file):
             plan = json.loads(Path(self.neutralise_file).read_text(encoding="utf-8"))
         assignment = resources.get("nbgrader", {}).get("assignment")
-        folder = resources.get("metadata", {}).get("path") or os.getcwd()
+        metadata = resources.setdefault("metadata", {})
+        folder = metadata.get("path") or os.getcwd()
         vk = resources.setdefault("vaekit", {})
         vk.update(assignment=assignment, sandbox=bool(self.sandbox), evidence={}, probes={},
-                  config=judge.config_for(assignment, folder), plan=plan, timing={})
+                  config=judge.config_for(assignment, folder), plan=plan, timing={}, limits={}, flags=[])
         self._started = self._cell_started = time.monotonic()
-        self._plan, self._keys, self._heads = plan, {}, {}
+        self._plan, self._keys, self._heads, self._pending = plan, {}, {}, {}
         self._parts = judge.parts_for(assignment)
-        self._exchange = Path(tempfile.mkdtemp(prefix="vaekit-evidence-")) if not self.sandbox else None
+        self._km = None
+        scratch = [Path(tempfile.mkdtemp(prefix=f"vaekit-{kind}-")) for kind in ("work", "probes", "evidence")]
+        self._work, self._inbox, self._outbox = scratch
+        self._inbox.chmod(0o755)
+        copy = gate.read_tree(folder, Grading(config=self.config).caps())
+        gate.write_tree(self._work, copy.files)
+        vk["flags"] += copy.flags
+        metadata["path"] = str(self._work)  # the kernel's cwd: its own copy
         try:
             return super().preprocess(nb, resources, km)
         finally:
-            if self._exchange is not None:
-                shutil.rmtree(self._exchange, ignore_errors=True)
+            metadata["path"] = folder
+            self._after_kernel(vk)
+            for path in scratch:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _after_kernel(self, vk: dict) -> None:
+        """Once the kernel is gone: the limits it ran under, whether its cgroup killed it, then its evidence."""
+        events = getattr(self._km, "events", None) or {}
+        vk["limits"] = events.get("limits", {"sandbox": False})
+        self._log("kernel_end", "", "", oom_killed=bool(events.get("oom_killed")), limits=vk["limits"])
+        caps = judge.MAX_EVIDENCE_BYTES
+        for grade_id, (out_path, failure) in self._pending.items():
+            vk["evidence"][grade_id] = judge.read_evidence(out_path, failure, part=self._parts[grade_id],
+                                                           max_bytes=caps)
 
     def setup_kernel(self, **kwargs):
         self.on_cell_start = self._on_cell_start
@@ -137,12 +174,14 @@ class SandboxedExecute(Execute):
             finally:
                 cell.source = original
         grade = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade in self._parts:
-            self.collect_evidence(grade, index)
+        if grade in self._parts and grade not in self._pending and grade not in self.resources["vaekit"]["evidence"]:
+            self.collect_evidence(grade, index)  # once per part: a duplicated grade cell is not judged twice
         return cell, self.resources
 
     def collect_evidence(self, grade_id: str, index: int) -> None:
-        """Send ``grade_id``'s probe and collector into the kernel; keep the raw evidence in resources."""
+        """Send ``grade_id``'s probe and collector into the kernel; its evidence is read after the kernel ends."""
+        import numpy as np
+
         vk = self.resources["vaekit"]
         part = self._parts[grade_id]
         probe = part.make_probe(vk["config"])
@@ -151,12 +190,10 @@ class SandboxedExecute(Execute):
         if reason is not None:
             vk["evidence"][grade_id] = judge.Evidence(failure=f"al llamar a tu código el kernel {reason}")
             return
-        folder = Path(self.km.runtime_dir) if self.sandbox else self._exchange
         nonce = secrets.token_hex(8)
-        probe_path, out_path = folder / f"probe-{nonce}.npz", folder / f"evidence-{nonce}.npz"
-        import numpy as np
-
-        np.savez(probe_path, **probe)
+        probe_path, out_path = self._inbox / f"probe-{nonce}.npz", self._outbox / f"evidence-{nonce}.npz"
+        with open(probe_path, "wb") as f:  # the inbox is read-only inside the sandbox: only the grader writes here
+            np.savez(f, **probe)
         probe_path.chmod(0o644)
         request = nbformat.v4.new_code_cell(judge.request_code(part.key, str(probe_path), str(out_path)))
         self._keys[index] = evidence_key(grade_id)
@@ -168,9 +205,7 @@ class SandboxedExecute(Execute):
             self.nb.cells[index] = graded_cell  # nbclient stores the executed cell at its index
             self._keys.pop(index, None)
             self._heads.pop(index, None)
-            probe_path.unlink(missing_ok=True)
-        failure = judge.request_failure(request)
-        vk["evidence"][grade_id] = judge.read_evidence(out_path, failure)
+        self._pending[grade_id] = (out_path, judge.request_failure(request))
 
 
 class JudgeGradeCells(NbGraderPreprocessor):
@@ -201,10 +236,10 @@ class JudgeGradeCells(NbGraderPreprocessor):
                 result.notes.append(NO_SANDBOX_NOTE)
             cell.outputs = judge.verdict_outputs(result)
             verdicts[grade] = result.as_dict()
-        flags = tampering.scan(nb)
+        flags = [f.as_dict() for f in tampering.scan(nb)] + [{"text": text} for text in vk.get("flags", [])]
         timing = {**vk.get("timing", {}), "judge_s": round(time.monotonic() - started, 2)}
         if self.report_file:
             report = {"assignment": assignment, "sandbox": bool(vk.get("sandbox", False)), "verdicts": verdicts,
-                      "flags": [f.as_dict() for f in flags], "timing": timing}
+                      "flags": flags, "timing": timing, "limits": vk.get("limits", {})}
             Path(self.report_file).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
         return nb, resources

@@ -38,6 +38,7 @@ class GradeResult:
     sandbox: bool = True
     worker: str = ""  # where it was graded (the worker's host name)
     timing: dict[str, float] = field(default_factory=dict)  # seconds: kernel start, cells, evidence, judge
+    limits: dict = field(default_factory=dict)  # the limits in force (memory cgroup, tmpfs size, file size…)
 
     def __post_init__(self):
         self.status = Status(self.status)

@@ -55,6 +55,9 @@ class SandboxSpec:
     max_processes: int = 512  # processes + threads of the kernel's uid (TensorFlow uses ~60 threads)
     env: dict[str, str] = field(default_factory=dict)
     devices: list[str] = field(default_factory=list)  # e.g. /dev/nvidia0 on a GPU worker
+    tmp_bytes: int = 0  # size of the private /tmp and /dev/shm tmpfs (0: bubblewrap's default, half the RAM)
+    file_bytes: int = 0  # RLIMIT_FSIZE: the largest file the kernel may write (0: no limit)
+    prefix: list[str] = field(default_factory=list)  # runs before bwrap (e.g. entering the kernel's cgroup)
 
 
 @lru_cache(maxsize=1)
@@ -110,7 +113,8 @@ def bwrap_command(spec: SandboxSpec, command: list[str]) -> list[str]:
     writable = [Path(p).resolve() for p in spec.writable]
     readable = [Path(p).resolve() for p in [*python_dirs(), *spec.readable] if Path(p).exists()]
     mounts = [p for p in readable + writable if not any(str(p).startswith(d) for d in SYSTEM_DIRS)]
-    argv = [bwrap, "--perms", "1777", "--tmpfs", "/tmp"]
+    size = ["--size", str(spec.tmp_bytes)] if spec.tmp_bytes else []
+    argv = [*spec.prefix, bwrap, "--perms", "1777", *size, "--tmpfs", "/tmp"]
     for parent in _parents(mounts):
         if not any(parent == d or parent.startswith(d + "/") for d in SYSTEM_DIRS):
             argv += ["--perms", "0755", "--dir", parent]
@@ -128,7 +132,7 @@ def bwrap_command(spec: SandboxSpec, command: list[str]) -> list[str]:
         argv += ["--ro-bind", str(p), str(p)]
     for p in writable:
         argv += ["--bind", str(p), str(p)]
-    argv += ["--dev", "/dev", "--proc", "/proc"]
+    argv += ["--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/dev/shm", "--proc", "/proc"]
     for dev in spec.devices:
         argv += ["--dev-bind", dev, dev]
     argv += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -151,7 +155,8 @@ def bwrap_command(spec: SandboxSpec, command: list[str]) -> list[str]:
     else:  # the TA's own uid: the limit counts their other processes too
         limit += _processes_of_current_user()
         argv += ["--"]
-    return argv + ["prlimit", f"--nproc={limit}:{limit}", "--core=0", *command]
+    fsize = [f"--fsize={spec.file_bytes}:{spec.file_bytes}"] if spec.file_bytes else []
+    return argv + ["prlimit", f"--nproc={limit}:{limit}", "--core=0", *fsize, *command]
 
 
 def gpu_devices() -> list[str]:
@@ -191,13 +196,20 @@ from traitlets import Integer, List as TList, Unicode  # noqa: E402
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside ``bwrap`` (see the module docstring), over ipc sockets.
 
-    The kernel's runtime folder (connection file, ipc sockets, probe and evidence files) is a fresh temporary
-    folder per kernel; the writable submission folder is the kernel's working directory (nbclient's ``cwd``).
+    The kernel's runtime folder (connection file, ipc sockets) is a fresh temporary folder per kernel; the
+    writable working folder is the kernel's working directory (nbclient's ``cwd``); ``writable`` and ``readable``
+    add folders (the judge's evidence outbox, its probe inbox). Each kernel runs in a memory cgroup of its own
+    (``autograder.cgroup``) when the machine allows one. ``events`` records, once the kernel is gone, the limits
+    that were in force and whether the cgroup's limit killed it.
     """
 
     max_processes = Integer(512, help="RLIMIT_NPROC of the kernel's uid (processes and threads)").tag(config=True)
     readable = TList(Unicode(), help="extra read-only folders mounted in the sandbox").tag(config=True)
+    writable = TList(Unicode(), help="extra writable folders mounted in the sandbox").tag(config=True)
     devices = TList(Unicode(), help="device files bound into the sandbox (e.g. /dev/nvidia0)").tag(config=True)
+    memory_bytes = Integer(0, help="memory cgroup limit of the kernel, tmpfs and shared memory included (0: none)")
+    tmp_bytes = Integer(0, help="size of the sandbox's /tmp and /dev/shm (0: bubblewrap's default)")
+    file_bytes = Integer(0, help="RLIMIT_FSIZE of the kernel (0: none)")
 
     def __init__(self, **kwargs):
         import tempfile
@@ -208,13 +220,32 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.ip = str(self.runtime_dir / "kipc")
         self.connection_file = str(self.runtime_dir / "kernel.json")
+        self.cgroup = None
+        self.events: dict = {}
+
+    def limits_in_force(self) -> dict:
+        """The limits this kernel runs under, for the result (which ones the machine allowed)."""
+        from autograder import cgroup
+
+        return {"cgroup": self.cgroup.description if self.cgroup else None,
+                "cgroup_unavailable": None if self.cgroup else (cgroup.unavailable_reason() if self.memory_bytes
+                                                               else "sin límite de memoria configurado"),
+                "tmp_mb": self.tmp_bytes // 1024**2, "file_mb": self.file_bytes // 1024**2,
+                "max_processes": self.max_processes}
 
     def format_kernel_cmd(self, extra_arguments=None):
+        from autograder.cgroup import KernelCgroup
+
         command = super().format_kernel_cmd(extra_arguments)
         cwd = Path(self._launch_args.get("cwd") or os.getcwd())
         data = os.environ.get("VAE_DATA_DIR")
-        spec = SandboxSpec(writable=[cwd, self.runtime_dir], readable=[*(p for p in [data] if p), *self.readable],
-                           cwd=cwd, max_processes=self.max_processes, devices=list(self.devices) or gpu_devices())
+        if self.cgroup is None and self.memory_bytes:
+            self.cgroup = KernelCgroup.create(self.memory_bytes)
+        spec = SandboxSpec(writable=[cwd, self.runtime_dir, *self.writable],
+                           readable=[*(p for p in [data] if p), *self.readable],
+                           cwd=cwd, max_processes=self.max_processes, devices=list(self.devices) or gpu_devices(),
+                           tmp_bytes=self.tmp_bytes, file_bytes=self.file_bytes,
+                           prefix=self.cgroup.enter_argv() if self.cgroup else [])
         return bwrap_command(spec, command)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
@@ -226,7 +257,13 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
+            self.events = {"limits": self.limits_in_force(), "oom_killed": False}
+            if self.cgroup is not None:
+                self.cgroup.kill_all()  # nothing of the kernel outlives it (the PID namespace does the same)
+                self.events.update(oom_killed=self.cgroup.oom_killed(), peak_mb=self.cgroup.peak() // 1024**2)
+                self.cgroup.remove()
+                self.cgroup = None
             cwd = self._launch_args.get("cwd") if isinstance(self._launch_args, dict) else None
             if cwd:
-                restore_owner(Path(cwd))
+                restore_owner(Path(cwd))  # lchown only: the kernel is gone, its links are not followed
             shutil.rmtree(self.runtime_dir, ignore_errors=True)

@@ -23,6 +23,19 @@ class Grading(Configurable):
     memory_gb = Float(6.0, help="resident memory cap (GiB) over the grading process tree").tag(config=True)
     max_neutralised = Integer(2, help="cells that may be neutralised before a submission gets 0").tag(config=True)
     workers = Integer(2, help="submissions graded at once (Dask LocalCluster workers)").tag(config=True)
+    tmp_mb = Integer(1024, help="size (MiB) of a grading kernel's private /tmp and of its /dev/shm (tmpfs)"
+                     ).tag(config=True)
+    file_mb = Integer(1024, help="largest file (MiB) a grading kernel may write (RLIMIT_FSIZE)").tag(config=True)
+    intake_file_mb = Integer(256, help="largest file (MiB) read from a submission folder").tag(config=True)
+    intake_total_mb = Integer(512, help="most bytes (MiB) read from one submission folder").tag(config=True)
+    intake_files = Integer(2000, help="most files read from one submission folder").tag(config=True)
+
+    def caps(self):
+        """The intake gate's caps (``autograder.gate.Caps``) for one submission folder."""
+        from autograder.gate import MIB, Caps
+
+        return Caps(file_bytes=self.intake_file_mb * MIB, total_bytes=self.intake_total_mb * MIB,
+                    files=self.intake_files)
 
 
 def load_config(root: Path) -> Config:

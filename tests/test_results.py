@@ -6,7 +6,6 @@ import pytest
 
 from autograder.course import new_course
 from autograder.engine import lost_output, record
-from autograder.grading import Limits
 from autograder.results import GradeResult, Status, load_results, summary_table
 
 
@@ -19,7 +18,7 @@ def course(tmp_path_factory):
 
 
 def test_a_lost_task_is_a_recorded_zero_marked_without_sandbox(course):
-    output = lost_output(course, "vae_clase", "ana", Limits(sandbox=False), "el trabajador se cayó dos veces")
+    output = lost_output(course, "vae_clase", "ana", course.limits(sandbox=False), "el trabajador se cayó dos veces")
     result = record(course, output)
     assert result.status == Status.ZERO and result.score == 0 and result.max_score == 16
     assert result.manual == []  # the blank release's written answers are unanswered: nbgrader gives them 0 too

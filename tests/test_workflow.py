@@ -10,12 +10,14 @@ from __future__ import annotations
 import csv
 import filecmp
 import json
+import os
 import shutil
 import subprocess
 import sys
 
 import nbformat
 import pytest
+from pathlib import Path
 
 from autograder.authoring import examples as ex_mod
 from autograder.authoring import mistakes
@@ -34,6 +36,8 @@ ASSIGNMENT = "vae_clase"
 MISTAKES = tuple({m.check_grade_id: m.id for m in reversed(mistakes.for_assignment(ASSIGNMENT))}.values())
 GRADE_OUTPUT: dict[str, str] = {}  # what `vaekit grade` printed (progress, summary table)
 LIMIT_ARGS = ["--cell-timeout", "40", "--timeout", "420", "--memory-gb", "4"]
+SENTINEL = Path("/tmp/vaekit-centinela.txt")  # the host file a hostile kernel links its notebook to
+TA_SECRET = "secreto-del-profesor-7f3a"
 
 
 def manifest():
@@ -46,12 +50,17 @@ def graded(tmp_path_factory):
     course = new_course(tmp_path_factory.mktemp("curso"), (ASSIGNMENT,))
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force")
     chosen = {case: e for case, e in manifest().items()
-              if e.kind in ("correct", "blank", "broken", "hostile") or case in MISTAKES}
+              if e.kind in ("correct", "blank", "broken", "hostile", "leaves") or case in MISTAKES}
     for e in chosen.values():
         shutil.copytree(REPO_ROOT / "examples" / "submitted" / e.student / ASSIGNMENT,
-                        course.submitted / e.student / ASSIGNMENT)
+                        course.submitted / e.student / ASSIGNMENT, symlinks=True)
+    for e in chosen.values():
+        ex_mod.make_special_files(course.submitted / e.student / ASSIGNMENT)
+    SENTINEL.write_text("centinela intacto\n")
+    SENTINEL.chmod(0o640)
+    env = {**os.environ, "VAEKIT_TEST_SECRET": TA_SECRET}  # in the TA's environment (/proc/self/environ)
     run = subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(course.root), "grade", ASSIGNMENT,
-                          "--workers", "2", *LIMIT_ARGS], capture_output=True, text=True)
+                          "--workers", "2", *LIMIT_ARGS], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     by_student = load_results(course.results, ASSIGNMENT)
     GRADE_OUTPUT["stdout"] = run.stdout
@@ -278,12 +287,16 @@ def test_plain_nbgrader_autograde_runs_the_same_sandbox_and_judge(graded, tmp_pa
     course, results, chosen = graded
     plain = new_course(tmp_path / "plano", (ASSIGNMENT,))
     plain.nbgrader("generate_assignment", ASSIGNMENT, "--force")
-    cases = ("correcta", "hostil_libro_de_notas", "hostil_escribe_curso")  # tricks: test_notebooks.py
+    cases = ("correcta", "hostil_libro_de_notas", "hostil_escribe_curso",  # tricks: test_notebooks.py
+             "hostil_cuaderno_enlace", "hostil_cuaderno_tuberia")
     for case in cases:
         shutil.copytree(REPO_ROOT / "examples" / "submitted" / chosen[case].student / ASSIGNMENT,
                         plain.submitted / chosen[case].student / ASSIGNMENT)
-    run = plain.nbgrader("autograde", ASSIGNMENT, "--SandboxedExecute.timeout=60", check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
+    mode = SENTINEL.stat().st_mode
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--SandboxedExecute.timeout=60"],
+                         cwd=plain.root, env=plain.env(), capture_output=True, text=True, timeout=900)
+    assert SENTINEL.read_text() == "centinela intacto\n" and SENTINEL.stat().st_mode == mode
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     with plain.gradebook() as gb:
         for case in cases:
             sub = gb.find_submission(ASSIGNMENT, chosen[case].student)
@@ -292,3 +305,101 @@ def test_plain_nbgrader_autograde_runs_the_same_sandbox_and_judge(graded, tmp_pa
             assert grades == automatic(results[case]), case
     assert (plain.root / "nbgrader_config.py").read_text() == (REPO_ROOT / "nbgrader_config.py").read_text()
     assert not list(plain.root.rglob("planted*"))
+
+
+# what a submission leaves behind (links, swapped files, huge or hostile output, memory in files) --------------
+def leaves_folder(course, chosen, case):
+    return course.autograded / chosen[case].student / ASSIGNMENT
+
+
+def test_links_and_special_files_are_refused_never_read_and_flagged(graded):
+    course, results, chosen = graded
+    r = results["hostil_enlaces"]
+    assert automatic(r) == automatic(results["correcta"])
+    flags = " ".join(r.flags)
+    for name in ("solucion.ipynb", "libro.db", "companero.ipynb", "entorno", "memoria", "tuberia"):
+        assert name in flags, (name, flags)
+    assert sorted(p.name for p in leaves_folder(course, chosen, "hostil_enlaces").iterdir()) == [f"{ASSIGNMENT}.ipynb"]
+
+
+def test_no_link_target_or_ta_secret_reaches_autograded_or_feedback(graded):
+    course, results, chosen = graded
+    generate_feedback(course, ASSIGNMENT, [chosen["hostil_enlaces"].student])
+    solution = secret_lines(nbformat.read(str(course.root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+                                          as_version=4))
+    for folder in (course.autograded, course.feedback):
+        for path in folder.rglob("*"):
+            if path.is_symlink():
+                raise AssertionError(f"a link in {path}")
+            if path.is_file():
+                data = path.read_bytes()
+                assert TA_SECRET.encode() not in data and b"SQLite format 3" not in data, path
+    enlaces = leaves_folder(course, chosen, "hostil_enlaces") / f"{ASSIGNMENT}.ipynb"
+    text = "\n".join(str(o) for c in nbformat.read(str(enlaces), as_version=4).cells for o in c.get("outputs", []))
+    assert "### BEGIN SOLUTION" not in text and not [line for line in solution if line in text and len(line) > 30]
+
+
+def test_a_kernel_that_swaps_its_notebook_changes_no_host_file(graded):
+    course, results, chosen = graded
+    assert SENTINEL.read_text() == "centinela intacto\n" and stat_mode(SENTINEL) == 0o640
+    for case in ("hostil_cuaderno_enlace", "hostil_cuaderno_tuberia"):
+        assert automatic(results[case]) == automatic(results["correcta"]), case
+        nb = course.autograded_notebook(chosen[case].student, ASSIGNMENT)
+        assert not nb.is_symlink() and nb.is_file() and nbformat.read(str(nb), as_version=4).cells
+    with course.gradebook() as gb:  # the workers' scratch gradebooks were never the kernel's: all rows intact
+        assert {s.student.id for s in gb.assignment_submissions(ASSIGNMENT)} == {e.student for e in chosen.values()}
+
+
+def stat_mode(path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_evidence_attacks_cost_only_their_parts(graded):
+    course, results, chosen = graded
+    correct = automatic(results["correcta"])
+    pipe = automatic(results["hostil_tuberia_evidencia"])
+    assert all(pipe[g][0] <= correct[g][0] for g in correct) and results["hostil_tuberia_evidencia"].score <= \
+        results["correcta"].score
+    huge = results["hostil_evidencia_enorme"]
+    assert automatic(huge)["test_sample_images"][0] == 0
+    assert {g: v for g, v in automatic(huge).items() if g != "test_sample_images"} == \
+        {g: v for g, v in correct.items() if g != "test_sample_images"}
+    assert "demasiado grande" in json.dumps(huge.verdicts["test_sample_images"], ensure_ascii=False)
+
+
+def test_long_text_and_printed_markers_stay_bounded_and_on_their_own_page(graded):
+    course, results, chosen = graded
+    pages = generate_feedback(course, ASSIGNMENT)  # the whole class at once: one bad notebook fails nobody
+    assert len(pages) == len(chosen)
+    for case in ("hostil_textos_largos", "hostil_marcas_ocultas", "hostil_cuaderno_extra", "celda_duplicada"):
+        student = chosen[case].student
+        page = course.feedback_html(student, ASSIGNMENT)
+        assert page.stat().st_size < 6_000_000, case
+        assert "<!-- vaekit-banner -->" in page.read_text(encoding="utf-8") or "vaekit" in page.read_text(), case
+        result_json = course.work / "results" / ASSIGNMENT / f"{student}.json"
+        assert result_json.stat().st_size < 300_000, case
+        assert course.autograded_notebook(student, ASSIGNMENT).stat().st_size < 6_000_000, case
+    assert automatic(results["celda_duplicada"]) == automatic(results["correcta"])
+    assert any("duplicada" in f for f in results["celda_duplicada"].flags)
+    assert not (leaves_folder(course, chosen, "hostil_cuaderno_extra") / "borrador.ipynb").exists()
+
+
+def test_memory_in_files_is_stopped_by_the_cgroup_or_the_tmpfs_size(graded):
+    course, results, chosen = graded
+    from autograder.cgroup import unavailable_reason
+
+    memfd = results["hostil_memfd"]
+    assert automatic(memfd) == automatic(results["correcta"])  # the filler cell neutralised, the rest graded
+    if unavailable_reason() is None:
+        assert memfd.status == Status.NEUTRALISED and "archivos en memoria" in memfd.message, memfd.message
+        assert memfd.limits["cgroup"] and "memory" in memfd.limits["cgroup"]
+    tmpfs = results["hostil_tmpfs"]  # the sandbox's /tmp is 1 GiB: the write fails, nothing else does
+    assert automatic(tmpfs) == automatic(results["correcta"])
+    assert results["correcta"].limits["tmp_mb"] == 1024 and results["correcta"].limits["file_mb"] == 1024
+
+
+def test_active_html_is_flagged(graded):
+    course, results, chosen = graded
+    r = results["hostil_html"]
+    assert automatic(r) == automatic(results["correcta"])
+    assert any("contenido activo" in f for f in r.flags), r.flags

@@ -29,7 +29,7 @@ KL_SOLUTION = "kl_divergence"
 class Example:
     student: str
     assignment: str
-    kind: str  # "correct" | "blank" | "mistake" | "broken" | "hostile"
+    kind: str  # "correct" | "blank" | "mistake" | "broken" | "hostile" | "leaves" (what it leaves behind)
     case: str  # mistake id, broken case id, or "correcta" / "en_blanco"
     description: str  # Spanish, for the TA
     expect_check: str | None = None  # grade cell that must lose points (mistakes, syntax error, edited cell)
@@ -191,6 +191,146 @@ get_ipython().events.register("post_run_cell", _dar_puntos)
 """
 
 
+# What a submission leaves behind or hands back (issue: "nothing crosses back unchecked") and what it puts in front
+# of the TA: links and special files in its folder, a kernel that swaps its own notebook or the judge's evidence
+# file, huge evidence, huge text, printed hidden-test markers, an extra notebook, a pasted grade cell, memory in
+# files (tmpfs, memfd), active HTML. Each must cost at most its own points, never a classmate's, and be flagged.
+# id -> (description, added cell, what the flag says). ``{A}`` in a cell is the assignment.
+LEAVES = {
+    "hostil_enlaces": ("su carpeta trae enlaces a las soluciones, al libro de notas, a un compañero, al entorno y a "
+                       "/proc/self/mem, y una tubería con nombre", """
+import os
+for nombre in ["solucion.ipynb", "libro.db", "companero.ipynb", "entorno", "memoria", "tuberia"]:
+    try:
+        print("==", nombre, os.path.exists(nombre), os.path.getsize(nombre) if os.path.exists(nombre) else "")
+    except OSError as error:
+        print("no pude con", nombre, error)
+""", "enlace simbólico"),
+    "hostil_cuaderno_enlace": ("el kernel cambia su propio cuaderno por un enlace a un archivo del equipo", """
+import os
+try:
+    os.remove("{A}.ipynb")
+    os.symlink("/tmp/vaekit-centinela.txt", "{A}.ipynb")
+    os.symlink("../../../gradebook.db", "libro.db")
+    print("cuaderno cambiado por un enlace")
+except OSError as error:
+    print("no pude", error)
+""", None),
+    "hostil_cuaderno_tuberia": ("el kernel cambia su propio cuaderno por una tubería con nombre", """
+import os
+try:
+    os.remove("{A}.ipynb")
+    os.mkfifo("{A}.ipynb")
+    print("cuaderno cambiado por una tubería")
+except OSError as error:
+    print("no pude", error)
+""", None),
+    "hostil_tuberia_evidencia": ("un hilo cambia los archivos de resultados del juez por tuberías", """
+import glob, os, threading, time
+def _cambiar():
+    while True:
+        for ruta in glob.glob("/tmp/vaekit-*/evidence-*"):
+            try:
+                os.remove(ruta)
+                os.mkfifo(ruta)
+            except OSError:
+                pass
+        time.sleep(0.002)
+threading.Thread(target=_cambiar, daemon=True).start()
+""", None),
+    "hostil_evidencia_enorme": ("sample_images devuelve un array booleano de 200 MB", """
+import numpy as np
+def sample_images(decoder, n, latent_dim, seed=None):
+    return np.ones((n, 200_000_000 // max(n, 1)), dtype=bool)
+""", None),
+    "hostil_textos_largos": ("un nombre de clase de 10 millones de caracteres y líneas de 10 MB", """
+print(("x" * 10_000_000 + "\n") * 3)
+Sampling = type("S" * 10_000_000, (Sampling,), {})
+""", None),
+    "hostil_marcas_ocultas": ("imprime las marcas de los tests ocultos de nbgrader", """
+print("### BEGIN HIDDEN TESTS")
+print("assert True")
+""", None),
+    "hostil_cuaderno_extra": ("deja un borrador.ipynb (otro cuaderno) en su carpeta de entrega", None, None),
+    "celda_duplicada": ("copió y pegó la celda de pruebas de la KL con sus metadatos (grade id duplicado)", None,
+                        "duplicada"),
+    "hostil_tmpfs": ("llena el /tmp del sandbox (memoria que ningún proceso muestra)", """
+with open("/tmp/relleno", "wb") as f:
+    for _ in range(8 * 16):
+        f.write(bytes(64 * 1024**2))
+""", None),
+    "hostil_memfd": ("llena memoria con archivos memfd (memoria que ningún proceso muestra)", """
+import os
+archivos = []
+for _ in range(32):
+    fd = os.memfd_create("relleno")
+    for _ in range(8):
+        os.write(fd, bytes(64 * 1024**2))
+    archivos.append(fd)
+""", None),
+    "hostil_html": ("HTML y JavaScript activos en un texto y en salidas (para el profesor que abra la página)", None,
+                    "contenido activo"),
+}
+LEAVES_AFTER = {"hostil_evidencia_enorme": "sample_images", "hostil_textos_largos": "sampling"}
+HTML_PAYLOAD_PORT = 8765  # the browser test listens here: opening a page must send it nothing
+HTML_MARKDOWN = f"""Mi respuesta <img src="x" onerror="fetch('http://127.0.0.1:{HTML_PAYLOAD_PORT}/onerror')">
+<script>fetch('http://127.0.0.1:{HTML_PAYLOAD_PORT}/script');
+fetch('/api/contents/pwned-md.txt', {{method: 'PUT', headers: {{'Content-Type': 'application/json'}},
+  body: JSON.stringify({{type: 'file', format: 'text', content: 'pwned'}})}});</script>
+![imagen](http://127.0.0.1:{HTML_PAYLOAD_PORT}/markdown-image.png) [enlace](javascript:alert(1))
+"""
+HTML_CELL = f"""from IPython.display import HTML, Javascript, SVG, display
+display(HTML('<img src=x onerror="fetch(\\'http://127.0.0.1:{HTML_PAYLOAD_PORT}/html\\')">'
+             '<iframe src="http://127.0.0.1:{HTML_PAYLOAD_PORT}/iframe"></iframe>'))
+display(Javascript("fetch('http://127.0.0.1:{HTML_PAYLOAD_PORT}/javascript'); "
+                   "fetch('/api/contents/pwned.txt', {{method: 'PUT', headers: {{'Content-Type': 'application/json'}}, "
+                   "body: JSON.stringify({{type: 'file', format: 'text', content: 'pwned'}})}})"))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="fetch(\\'http://127.0.0.1:{HTML_PAYLOAD_PORT}/svg\\')">'
+            '<circle r="5"/></svg>'))
+"""
+
+
+def _leaves(case: str):
+    description, cell, _ = LEAVES[case]
+
+    def build(assignment, root):
+        nb = notebooks.filled_release(assignment, root)
+        if cell is not None:
+            added = added_cell(cell.replace("{A}", assignment))
+            after = LEAVES_AFTER.get(case)
+            if after:  # it redefines a graded name: right after the student's own definition
+                nb.cells.insert(next(i for i, c in enumerate(nb.cells) if notebooks.grade_id(c) == after) + 1, added)
+            else:
+                insert_after_data(nb, added)
+        if case == "celda_duplicada":
+            import copy
+
+            index = next(i for i, c in enumerate(nb.cells) if notebooks.grade_id(c) == KL_TEST)
+            pasted = copy.deepcopy(nb.cells[index])
+            pasted.id = "celda-pegada"
+            nb.cells.insert(index + 1, pasted)
+        if case == "hostil_html":
+            markdown = nbformat.v4.new_markdown_cell(HTML_MARKDOWN)
+            markdown.id = "texto-del-alumno"
+            insert_after_data(nb, markdown)
+            insert_after_data(nb, added_cell(HTML_CELL))
+        return nbformat.writes(nb)
+    return build
+
+
+def extra_files(example: "Example") -> dict[str, str]:
+    """Files of an example's folder besides its notebook: name -> "link:TARGET", "fifo" or the text of a file.
+    A named pipe cannot be committed: ``vaekit submit`` makes it from ``.vaekit-fifos`` when it copies examples."""
+    a = example.assignment
+    if example.case == "hostil_enlaces":
+        return {"solucion.ipynb": f"link:../../../source/{a}/{a}.ipynb", "libro.db": "link:../../../gradebook.db",
+                "companero.ipynb": f"link:../../alu01_correcta/{a}/{a}.ipynb", "entorno": "link:/proc/self/environ",
+                "memoria": "link:/proc/self/mem", "tuberia": "fifo"}
+    if example.case == "hostil_cuaderno_extra":
+        return {"borrador.ipynb": nbformat.writes(notebooks.read(notebooks.release_path(a)))}
+    return {}
+
+
 def _tricks(assignment, root):
     nb = notebooks.filled_release(assignment, root, edits=mistakes.by_id("kl_sign_flipped").edits())
     insert_after_data(nb, added_cell(TRICKS))
@@ -215,6 +355,9 @@ def examples_for(assignment: str) -> list[Example]:
     out.append(Example(f"alu{start + len(HOSTILE):02d}_trampas", assignment, "hostile", "trampas",
                        "KL con el signo cambiado y trucos contra el evaluador (checks, sys.modules, numpy, IPython)",
                        KL_TEST, "redefine «checks»"))
+    start += len(HOSTILE) + 1
+    for number, (case, (description, _, flag)) in enumerate(LEAVES.items(), start=start):
+        out.append(Example(f"alu{number:02d}_{case}", assignment, "leaves", case, description, None, flag))
     return out
 
 
@@ -239,9 +382,11 @@ def notebook_text(example: Example, root: Path = REPO_ROOT) -> str:
         return nbformat.writes(notebooks.read(notebooks.release_path(a, root)))
     if example.kind == "mistake":
         return nbformat.writes(notebooks.filled_release(a, root, edits=mistakes.by_id(example.case).edits()))
-    if example.kind == "hostile":
+    if example.kind in ("hostile", "leaves"):
         if example.case == "trampas":
             return _tricks(a, root)
+        if example.case in LEAVES:
+            return _leaves(example.case)(a, root)
         return _with_added_cell(HOSTILE[example.case][1])(a, root)
     return BROKEN[example.case][1](a, root)
 
@@ -251,7 +396,32 @@ def write_submission(example: Example, submitted: Path, root: Path = REPO_ROOT) 
     path.parent.mkdir(parents=True, exist_ok=True)
     text = notebook_text(example, root)
     path.write_text(text if text.endswith("\n") or example.case == "json_corrupto" else text + "\n", encoding="utf-8")
+    fifos = []
+    for name, what in extra_files(example).items():
+        if what.startswith("link:"):
+            (path.parent / name).symlink_to(what[len("link:"):])
+        elif what == "fifo":
+            fifos.append(name)
+        else:
+            (path.parent / name).write_text(what, encoding="utf-8")
+    if fifos:
+        (path.parent / FIFO_LIST).write_text("\n".join(fifos) + "\n", encoding="utf-8")
     return path
+
+
+FIFO_LIST = ".vaekit-fifos"  # an example's named pipes, made by ``make_special_files`` when it is submitted
+
+
+def make_special_files(folder: Path) -> None:
+    """The named pipes an example folder lists in ``.vaekit-fifos`` (git cannot hold them)."""
+    import os
+
+    listing = Path(folder) / FIFO_LIST
+    if listing.is_file() and not listing.is_symlink():
+        for name in listing.read_text(encoding="utf-8").split():
+            if "/" not in name and not (Path(folder) / name).exists():
+                os.mkfifo(Path(folder) / name)
+        listing.unlink()
 
 
 def write_examples(folder: Path = EXAMPLES, assignments=ASSIGNMENTS, root: Path = REPO_ROOT) -> list[Example]:

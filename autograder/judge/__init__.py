@@ -8,6 +8,7 @@ what each assignment's notebook sets up (data set, latent size, convolutional en
 """
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -15,11 +16,11 @@ import nbformat
 import numpy as np
 
 from autograder.judge import decoder, encoder, generation, interpolation, kl, sampling, train_step
-from autograder.judge._framework import Evidence, Part, Verdict
+from autograder.judge._framework import Evidence, Part, Verdict, clip_text, load_checked_npz
 
 KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
 SEED = 157
-MAX_EVIDENCE_BYTES = 256 * 1024**2
+MAX_EVIDENCE_BYTES = 64 * 1024**2  # one part's evidence file, at most
 
 GRADE_CELLS: dict[str, Part] = {
     "test_sampling": sampling.PART,
@@ -73,27 +74,45 @@ def request_failure(cell) -> str | None:
         if out.get("output_type") == "error":
             if out.get("ename") == "CellTimeoutError" or "timeout" in str(out.get("evalue", "")).lower():
                 return "tu código no terminó a tiempo al llamarlo el juez"
-            return f"{out.get('ename')}: {str(out.get('evalue', ''))[:200]}"
+            return f"{clip_text(out.get('ename'), 80)}: {clip_text(out.get('evalue', ''), 200)}"
     return None
 
 
-def read_evidence(path, failure: str | None = None) -> Evidence:
-    """Load a collector's .npz safely: no pickles, no symlinks, bounded size; any problem is an empty Evidence."""
-    path = Path(path)
+def read_evidence(path, failure: str | None = None, part: Part | None = None,
+                  max_bytes: int = MAX_EVIDENCE_BYTES) -> Evidence:
+    """A collector's .npz, read once the kernel is gone, through ``autograder.gate`` (a regular file, no link, no
+    pipe, at most ``max_bytes``); with ``part``, each array's ``.npy`` header is checked against the part's declared
+    evidence before it is loaded (no pickles). Any problem is an Evidence with a Spanish failure."""
+    from autograder import gate
+
+    limit = min(max_bytes, getattr(part, "max_evidence_bytes", None) or max_bytes)
     try:
-        if path.is_symlink() or not path.is_file():
-            return Evidence(failure=failure or "el juez no recibió resultados de tu código")
-        if path.stat().st_size > MAX_EVIDENCE_BYTES:
+        data = gate.read_file(path, limit)
+    except FileNotFoundError:
+        return Evidence(failure=failure or "el juez no recibió resultados de tu código")
+    except gate.Refused as why:
+        if "MiB" in str(why):
             return Evidence(failure="los resultados de tu código son demasiado grandes")
-        with zipfile.ZipFile(path) as archive:
-            if sum(i.file_size for i in archive.infolist()) > MAX_EVIDENCE_BYTES:
-                return Evidence(failure="los resultados de tu código son demasiado grandes")
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        return Evidence(failure=f"el juez rechazó el archivo de resultados ({why})")
+    except OSError as error:
+        return Evidence(failure=f"resultados ilegibles ({type(error).__name__})")
+    try:
+        from autograder.judge._framework import load_checked_npz
+    except ImportError:  # pragma: no cover (kept until every part declares its evidence)
+        load_checked_npz = None
+    try:
+        if part is not None and load_checked_npz is not None:
+            arrays, refused = load_checked_npz(data, part)
+            if refused and not arrays:
+                return Evidence(failure=f"resultados rechazados: {refused[0]}")
+        else:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if sum(i.file_size for i in archive.infolist()) > limit:
+                    return Evidence(failure="los resultados de tu código son demasiado grandes")
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
     except Exception as error:  # noqa: BLE001 (a malformed file is the student's process's doing)
         return Evidence(failure=f"resultados ilegibles ({type(error).__name__})")
-    finally:
-        path.unlink(missing_ok=True)
     return Evidence(arrays, failure)
 
 
@@ -111,8 +130,9 @@ def verdict_outputs(verdict: Verdict) -> list:
 
 
 def judge_in_process(grade_id: str, namespace: dict, assignment: str = "vae_clase", points: float = 1.0,
-                     folder=".") -> Verdict:
-    """Collect and judge in THIS process, for the kit's own tests of the judge on trusted code (never for grading)."""
+                     folder=".", evidence_sink: dict | None = None) -> Verdict:
+    """Collect and judge in THIS process, for the kit's own tests of the judge on trusted code (never for grading).
+    The evidence goes through ``load_checked_npz`` as in grading; ``evidence_sink["evidence"]`` receives it."""
     import importlib.util
     import tempfile
 
@@ -126,5 +146,8 @@ def judge_in_process(grade_id: str, namespace: dict, assignment: str = "vae_clas
         probe_path, out_path = Path(tmp) / "probe.npz", Path(tmp) / "evidence.npz"
         np.savez(probe_path, **probe)
         side.run(namespace, part.key, str(probe_path), str(out_path), SEED)
-        evidence = read_evidence(out_path)
+        arrays, refused = load_checked_npz(out_path.read_bytes(), part)
+    evidence = Evidence(arrays, None, refused)
+    if evidence_sink is not None:
+        evidence_sink["evidence"] = evidence
     return part.judge(grade_id, evidence, probe, config, points)
