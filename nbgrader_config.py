@@ -30,6 +30,15 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Before nbgrader's own sanitize steps: a pasted grade cell or an invented grade id costs at most its part.
+c.Autograde.sanitize_preprocessors = [
+    "autograder.preprocessors.NormaliseGradeCells",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.SandboxedExecute.sandbox = True  # `vaekit grade --no-sandbox` turns it off, and says so in every result
 c.SandboxedExecute.max_processes = 512  # processes + threads of one grading kernel (fork bombs stop here)
 c.SandboxedExecute.timeout = 180  # seconds per cell; a cell that runs longer is interrupted
@@ -65,3 +74,5 @@ c.GenerateFeedback.exporter_class = "autograder.offline_math.OfflineMathHTMLExpo
 # Collecting from the exchange goes through vaekit's intake gate: regular files only, no link ever followed
 # (nbgrader's own copy follows links), size caps from c.Grading.intake_*; refusals are flagged "revisar a mano".
 c.ExchangeFactory.collect = "autograder.exchange_gate.GatedExchangeCollect"
+# Plain `nbgrader autograde` copies a submission's other files through the same gate (nbgrader's copy follows links).
+import autograder.nbgrader_intake  # noqa: E402,F401

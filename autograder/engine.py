@@ -97,7 +97,7 @@ def record(course: Course, output: TaskOutput) -> GradeResult:
             nb, resources = step.preprocess(nb, resources)
     score, max_score, grades, manual = read_scores(course, a, student)
     report = output.report or {}
-    flags = [f["text"] for f in report.get("flags", [])]
+    flags = [str(f.get("text", ""))[:400] for f in report.get("flags", []) if isinstance(f, dict)][:40]
     result = GradeResult(student, a, score, max_score, Status(output.status), output.message, output.seconds,
                          output.runs, grades, manual, report.get("verdicts", {}), flags,
                          bool(report.get("sandbox", True)), output.worker, report.get("timing", {}),

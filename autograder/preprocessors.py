@@ -27,7 +27,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
 from autograder import judge, tampering
-from autograder.grading import EVIDENCE, evidence_key
+from autograder.grading import EVIDENCE, evidence_key, normalise_grade_cells
 
 NO_SANDBOX_NOTE = "calificada SIN sandbox (--no-sandbox): el código del alumno pudo acceder a todo el equipo"
 
@@ -208,12 +208,51 @@ class SandboxedExecute(Execute):
         self._pending[grade_id] = (out_path, judge.request_failure(request))
 
 
+def judge_with_deadline(part, grade_id: str, evidence, probe, config, points: float, timeout: float):
+    """``part.judge`` in a thread of its own, waited for at most ``timeout`` seconds: a part whose evidence keeps
+    the judge busy longer gets 0 points with its reason (the evidence is bounded in size before it is loaded, so
+    the judge's memory is bounded with it)."""
+    import concurrent.futures
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"vaekit-judge-{grade_id}")
+    future = pool.submit(part.judge, grade_id, evidence, probe, config, points)
+    try:
+        return future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        late = judge.Evidence(failure=f"el juez no terminó en {timeout:g} s con los resultados de tu código")
+        return part.judge(grade_id, late, probe, config, points)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+class NormaliseGradeCells(NbGraderPreprocessor):
+    """First of nbgrader's sanitize steps (``c.Autograde.sanitize_preprocessors``): a cell that claims a grade id
+    the release does not have, or a pasted copy of a grade cell, loses its nbgrader metadata (the first copy
+    counts), so that one copy-paste costs at most that part, never the whole notebook (``normalise_grade_cells``;
+    ``vaekit grade`` also applies it before nbgrader, with "revisar a mano" flags)."""
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            known = {cell.name for cell in notebook.source_cells}
+        for flag in normalise_grade_cells(nb, known):
+            self.log.warning("vaekit: %s", flag)
+        return nb, resources
+
+
 class JudgeGradeCells(NbGraderPreprocessor):
     """The judge's verdict becomes each judged grade cell's outputs (nbgrader then records the score)."""
 
     enabled = Bool(True)
     report_file = Unicode("", help="JSON file for vaekit: verdicts, tampering flags, sandbox (set by vaekit grade)"
                           ).tag(config=True)
+    part_timeout = Integer(120, help="seconds the judge may spend on one part's evidence (then 0 points)"
+                           ).tag(config=True)
 
     def preprocess(self, nb, resources):
         vk = resources.get("vaekit") or {}
@@ -231,7 +270,7 @@ class JudgeGradeCells(NbGraderPreprocessor):
                         "en c.Autograde.autograde_preprocessors?)")
             probe = vk.get("probes", {}).get(grade) or parts[grade].make_probe(config)
             points = float(cell.metadata["nbgrader"]["points"])
-            result = parts[grade].judge(grade, evidence, probe, config, points)
+            result = judge_with_deadline(parts[grade], grade, evidence, probe, config, points, self.part_timeout)
             if not vk.get("sandbox", False):
                 result.notes.append(NO_SANDBOX_NOTE)
             cell.outputs = judge.verdict_outputs(result)

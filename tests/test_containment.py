@@ -318,3 +318,19 @@ def test_graded_kernels_filling_tmp_or_memfd_are_stopped_and_the_next_submission
         assert r.limits["cgroup"].endswith("3 GiB")
     assert peak[0] - before < 3.5 * GIB, (peak[0] - before) / GIB
     assert shmem() - before < 0.25 * GIB
+
+
+def test_plain_nbgraders_copy_of_a_submission_follows_no_link(tmp_path):
+    """nbgrader's converter copy (used by plain `nbgrader autograde`) goes through the gate once the course config
+    is loaded: a link and a pipe are skipped, a regular file is copied."""
+    from nbgrader.converters import base
+
+    from autograder.settings import load_config
+
+    load_config(REPO_ROOT)  # executes nbgrader_config.py, as nbgrader does
+    _, folder = _hostile_folder(tmp_path)
+    out = tmp_path / "copia"
+    out.mkdir()
+    for name in ("sub/datos.txt", "libro.db", "entorno", "tuberia"):
+        base.shutil.copy(str(folder / name), str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["datos.txt"]

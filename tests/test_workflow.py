@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import nbformat
 import pytest
@@ -38,6 +39,9 @@ GRADE_OUTPUT: dict[str, str] = {}  # what `vaekit grade` printed (progress, summ
 LIMIT_ARGS = ["--cell-timeout", "40", "--timeout", "420", "--memory-gb", "4"]
 SENTINEL = Path("/tmp/vaekit-centinela.txt")  # the host file a hostile kernel links its notebook to
 TA_SECRET = "secreto-del-profesor-7f3a"
+# the workers' scratch courses (solutions, a gradebook) and the kernels' private folders
+SCRATCH_PREFIXES = ("vaekit-worker-", "vaekit-run-", "vaekit-work-", "vaekit-probes-", "vaekit-evidence-",
+                    "vaekit-kernel-")
 
 
 def manifest():
@@ -58,12 +62,15 @@ def graded(tmp_path_factory):
         ex_mod.make_special_files(course.submitted / e.student / ASSIGNMENT)
     SENTINEL.write_text("centinela intacto\n")
     SENTINEL.chmod(0o640)
+    scratch_before = set(Path(tempfile.gettempdir()).glob("vaekit-*"))
     env = {**os.environ, "VAEKIT_TEST_SECRET": TA_SECRET}  # in the TA's environment (/proc/self/environ)
     run = subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(course.root), "grade", ASSIGNMENT,
                           "--workers", "2", *LIMIT_ARGS], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     by_student = load_results(course.results, ASSIGNMENT)
     GRADE_OUTPUT["stdout"] = run.stdout
+    GRADE_OUTPUT["scratch_left"] = sorted(str(p) for p in set(Path(tempfile.gettempdir()).glob("vaekit-*"))
+                                          - scratch_before if p.name.startswith(SCRATCH_PREFIXES))
     return course, {case: by_student[e.student] for case, e in chosen.items()}, chosen
 
 
@@ -403,3 +410,7 @@ def test_active_html_is_flagged(graded):
     r = results["hostil_html"]
     assert automatic(r) == automatic(results["correcta"])
     assert any("contenido activo" in f for f in r.flags), r.flags
+
+
+def test_no_scratch_course_or_kernel_folder_outlives_the_batch(graded):
+    assert GRADE_OUTPUT["scratch_left"] == []
