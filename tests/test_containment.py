@@ -234,6 +234,31 @@ def shmem() -> int:
     return 0
 
 
+class ShmemPeak:
+    """Samples the host's Shmem (tmpfs, shared memory, memfd) every 20 ms while the block runs; ``growth`` is the
+    peak over the value before (bytes)."""
+
+    def __enter__(self):
+        self.before = self.peak = shmem()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, shmem())
+            time.sleep(0.02)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.before
+
+
 WRITERS = {
     "tmp": "f = open('/tmp/relleno', 'wb')\nfor _ in range(64):\n    f.write(bytes(64 * 1024**2))\n",
     "memfd": ("import os\nfds = []\nfor _ in range(64):\n    fd = os.memfd_create('r')\n"
@@ -252,28 +277,17 @@ def test_a_memory_cgroup_stops_memory_no_process_shows(where, tmp_path):
     cgroup = KernelCgroup.create(limit, label="test")
     assert cgroup is not None
     spec = SandboxSpec(writable=[tmp_path], cwd=tmp_path, tmp_bytes=8 * GIB, prefix=cgroup.enter_argv())
-    before, peak = shmem(), [0]
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            peak[0] = max(peak[0], shmem())
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
     try:
-        proc = subprocess.run(bwrap_command(spec, [sys.executable, "-c", WRITERS[where]]), capture_output=True,
-                              timeout=120)
+        with ShmemPeak() as shm:
+            proc = subprocess.run(bwrap_command(spec, [sys.executable, "-c", WRITERS[where]]), capture_output=True,
+                                  timeout=120)
     finally:
-        stop.set()
-        sampler.join()
         killed = cgroup.oom_killed()
         cgroup.remove()
     time.sleep(0.5)
     assert proc.returncode != 0 and killed, proc.stderr[-500:]
-    assert peak[0] - before < limit + 256 * 1024**2, (peak[0] - before) / GIB
-    assert shmem() - before < 64 * 1024**2  # the tmpfs went with the sandbox
+    assert shm.growth < limit + 256 * 1024**2, shm.growth / GIB
+    assert shmem() - shm.before < 64 * 1024**2  # the tmpfs went with the sandbox
 
 
 @pytest.mark.slow
@@ -292,22 +306,9 @@ def test_graded_kernels_filling_tmp_or_memfd_are_stopped_and_the_next_submission
     students = submit(course, "vae_clase", REPO_ROOT / "examples" / "submitted",
                       ["alu68_hostil_tmpfs", "alu69_hostil_memfd", "alu01_correcta"])
     assert len(students) == 3
-    before, peak = shmem(), [0]
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            peak[0] = max(peak[0], shmem())
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
+    with ShmemPeak() as shm:
         results = {r.student: r for r in grade(course, "vae_clase", workers=1, limits=course.limits(
             memory_gb=3, tmp_mb=6144, cell_timeout=60, submission_timeout=420))}
-    finally:
-        stop.set()
-        sampler.join()
     correct = results["alu01_correcta"]
     assert all(v[0] == v[1] for g, v in correct.grades.items() if g not in correct.manual), correct.grades
     for student in ("alu68_hostil_tmpfs", "alu69_hostil_memfd"):
@@ -316,8 +317,8 @@ def test_graded_kernels_filling_tmp_or_memfd_are_stopped_and_the_next_submission
         assert {g: v for g, v in r.grades.items() if g not in r.manual} == \
             {g: v for g, v in correct.grades.items() if g not in correct.manual}
         assert r.limits["cgroup"].endswith("3 GiB")
-    assert peak[0] - before < 3.5 * GIB, (peak[0] - before) / GIB
-    assert shmem() - before < 0.25 * GIB
+    assert shm.growth < 3.5 * GIB, shm.growth / GIB
+    assert shmem() - shm.before < 0.25 * GIB
 
 
 def test_plain_nbgraders_copy_of_a_submission_follows_no_link(tmp_path):
