@@ -124,6 +124,7 @@ def server(tmp_path_factory):
     CONSOLES["watch (run 2)"] = out
     assert watcher.returncode == 0, out
     yield course, exchange, students, timings
+    print("\n" + CONSOLES["watch (run 1, stopped)"] + CONSOLES["watch (run 2)"])
     print("\n".join(f"{v:6.1f} s  {k}" for k, v in timings.items()))
 
 
