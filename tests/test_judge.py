@@ -11,7 +11,9 @@ edited by a ``Mistake`` or replaced by an alternative). Checked here:
 * decoupling: a part whose collector meets another cell's object (the encoder and the train step meet Sampling,
   the train step meets kl_divergence) keeps full marks when that object is wrong; and every part keeps full marks
   when every OTHER exercise is left blank (``raise NotImplementedError``), so no other cell can move its score;
-* correct alternatives get full marks; every sub-check of every part fails for some bug it names.
+* correct alternatives get full marks; every sub-check of every part fails for some bug it names;
+* every collector emits exactly its part's declared evidence, and no honest run's array is ever refused
+  (``judge_part`` checks each judging; crafted evidence is in ``test_judge_crafted.py``).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from autograder import judge  # noqa: E402
 from autograder.authoring import mistakes as mk  # noqa: E402
 from autograder import notebooks as nbs  # noqa: E402
 from autograder.judge import data  # noqa: E402
+from autograder.judge._framework import check_header  # noqa: E402
 
 PRELUDE = ("import numpy as np\nimport keras\nfrom keras import layers, ops\nimport tensorflow as tf\n"
            "LATENT_DIM = 10\n")
@@ -74,15 +77,29 @@ def namespace(assignment: str, cells: dict[str, str]) -> dict:
     return ns
 
 
-def judge_part(grade_id: str, ns: dict, assignment: str):
-    return judge.judge_in_process(grade_id, ns, assignment, points=graded_points(assignment)[grade_id],
-                                  folder="/nonexistent")
+def judge_part(grade_id: str, ns: dict, assignment: str, sink: dict | None = None):
+    """The part's verdict; every array its collector emitted passed the part's evidence declaration (an honest
+    mistake's evidence is never refused)."""
+    sink = {} if sink is None else sink
+    verdict = judge.judge_in_process(grade_id, ns, assignment, points=graded_points(assignment)[grade_id],
+                                     folder="/nonexistent", evidence_sink=sink)
+    assert not sink["evidence"].refusals, (grade_id, sink["evidence"].refusals)
+    return verdict
 
 
 @functools.lru_cache(maxsize=None)
-def solution_verdicts(assignment: str) -> dict:
+def solution_runs(assignment: str) -> dict:
+    """grade_id -> (verdict, evidence) of the solution."""
     ns = namespace(assignment, solution_cells(assignment))
-    return {gid: judge_part(gid, ns, assignment) for gid in graded_points(assignment)}
+    runs = {}
+    for gid in graded_points(assignment):
+        sink: dict = {}
+        runs[gid] = (judge_part(gid, ns, assignment, sink), sink["evidence"])
+    return runs
+
+
+def solution_verdicts(assignment: str) -> dict:
+    return {gid: verdict for gid, (verdict, _) in solution_runs(assignment).items()}
 
 
 @functools.lru_cache(maxsize=None)
@@ -148,6 +165,18 @@ def test_solution_gets_full_marks_on_every_part(assignment):
     for gid, verdict in verdicts.items():
         assert verdict.score == verdict.points == graded_points(assignment)[gid], verdict.report()
         assert all(o.passed for o in verdict.outcomes), verdict.report()
+
+
+@pytest.mark.parametrize("assignment", nbs.ASSIGNMENTS)
+def test_each_collector_emits_exactly_its_declared_evidence(assignment):
+    """The solution's collectors emit every declared array (those marked optional may be absent: the trained
+    model's, when the namespace has no trained decoder) and nothing undeclared, all within the declared bounds."""
+    for gid, (_, evidence) in solution_runs(assignment).items():
+        part = judge.GRADE_CELLS[gid]
+        required = {n for n, spec in part.evidence.items() if not spec.optional} | {"_collector"}
+        assert required <= set(evidence.arrays) <= required | set(part.evidence), (gid, sorted(evidence.arrays))
+        for name, value in evidence.arrays.items():
+            assert check_header(part, name, value.dtype, value.shape) is None, (gid, name)
 
 
 @pytest.mark.parametrize("assignment", nbs.ASSIGNMENTS)

@@ -2,13 +2,15 @@
 
 Judged on behaviour: shape, and it follows latent_dim (built for another latent size too); output in [0, 1] also
 for codes far from the prior (a sigmoid output); the output depends on z and on the pixel (a one-channel softmax
-is a constant 1, a softmax over pixels sums to 1); transposed convolutions somewhere in the model.
+is a constant 1, a softmax over pixels sums to 1); transposed convolutions somewhere in the model. The other size's
+images must decode its codes (codes a, b, a, b: the same code, the same image; not constant when the main images are
+not); "is a keras.Model" needs the model to have run on the judge's codes.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.judge._framework import Part, SubCheck, floats
+from autograder.judge._framework import FLAG, Part, SubCheck, array, floats, scalar, text
 
 TRANSPOSED = {"Conv2DTranspose", "BaseConvTranspose", "Conv3DTranspose", "Conv1DTranspose"}
 
@@ -17,13 +19,15 @@ def make_probe(config: dict) -> dict:
     rng = np.random.default_rng(6157)
     k = config["latent_dim"]
     return {"latent_dim": np.array(k), "z": rng.normal(0.0, 1.0, (16, k)).astype("float32"),
-            "z_other": rng.normal(0.0, 1.0, (4, k + 3)).astype("float32")}
+            "z_other": np.tile(rng.normal(0.0, 1.0, (2, k + 3)), (2, 1)).astype("float32")}  # codes a, b, a, b
 
 
 def subchecks(ev, probe, config) -> list[SubCheck]:
     def is_model():
         if not bool(ev["is_model"]):
             return "build_decoder no devuelve un keras.Model"
+        if "images" not in ev:  # a flag alone is not evidence: the model must also have run on the judge's codes
+            return f"el modelo de build_decoder no se pudo llamar con códigos z ({ev.error('images')})"
 
     def output_shape():
         shape = floats(ev["images"]).shape
@@ -33,6 +37,14 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
             return (f"build_decoder ignora su argumento latent_dim (¿un tamaño latente fijo en keras.Input?): "
                     f"build_decoder({probe['z_other'].shape[1]}) no decodifica códigos de ese tamaño"
                     + (f" ({ev.error('other_latent_images')})" if "other_latent_images" not in ev else ""))
+        # the other size's images behave like the main ones: a function of the code (codes a, b, a, b), and not
+        # constant when the main decoder's images are not
+        other, main = floats(ev["other_latent_images"]), floats(ev["images"])
+        varies = not np.allclose(main, main[:1], atol=1e-5)
+        if not (np.allclose(other[:2], other[2:], rtol=1e-3, atol=1e-4)
+                and (not varies or not np.allclose(other[0], other[1], atol=1e-5))):
+            return (f"las imágenes de build_decoder({probe['z_other'].shape[1]}) no dependen de z como las de "
+                    "build_decoder(latent_dim): el mismo código debe dar la misma imagen, y códigos distintos otras")
 
     def output_range():
         images = np.concatenate([floats(ev[key]).ravel() for key in ("images", "images_far")])
@@ -74,4 +86,6 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     ]
 
 
-PART = Part("decoder", "build_decoder", make_probe, subchecks)
+EVIDENCE = {"is_model": scalar(FLAG), "images": array(16, 28, 28, 1), "images_far": array(16, 28, 28, 1),
+            "other_latent_images": array(4, 28, 28, 1), "layers": text(500)}
+PART = Part("decoder", "build_decoder", make_probe, subchecks, evidence=EVIDENCE)

@@ -7,14 +7,16 @@ instead must give a standardised residual that is N(0, 1), independent of the ju
 z_mean and z_log_var are two different heads without an activation (they take both signs and grow without bound
 when the input is scaled); the homework's encoder is convolutional (any convolution layer, nested models and
 custom layers included). The architecture sub-checks share one unit of weight, so a mistake in the heads or the
-sampling loses the same share of the points in both assignments.
+sampling loses the same share of the points in both assignments. Outputs are judged as a model's: the same image
+gives the same z_mean in another call (and in the encoder built for latent_dim + 2, whose z_mean is evidence, not
+its reported shape), different images different ones; "is a keras.Model" needs the model to have run.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from autograder.judge import data
-from autograder.judge._framework import Part, SubCheck, close, floats
+from autograder.judge._framework import FLAG, LATENT_MAX, Part, SubCheck, array, close, floats, scalar, text
 
 _REPEATS = 32
 CONV_CLASSES = {"BaseConv", "BaseSeparableConv", "BaseDepthwiseConv", "Conv2D", "SeparableConv2D",
@@ -28,6 +30,38 @@ def make_probe(config: dict) -> dict:
     return {"latent_dim": np.array(latent), "x": x, "x_repeated": np.repeat(x[:8], _REPEATS, axis=0), "eps": eps}
 
 
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal up to float32 arithmetic over other batch sizes (the same image, called in another batch)."""
+    scale = max(float(np.max(np.abs(a))) if a.size else 0.0, 1.0)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-3, atol=1e-4 * scale))
+
+
+def _not_a_function_of_the_image(ev, other: np.ndarray) -> str | None:
+    """None when z_mean and z_log_var behave as a model of the image: the same image gives the same values in
+    another call (the main batch's first 8 images come back 32 times each in the repeated batch; the other-size
+    encoder sees images 0-3 twice) and different images different values."""
+    for name in ("z_mean", "z_log_var"):
+        main, rep = floats(ev[name]), floats(ev["rep_" + name])
+        if rep.shape[1:] != main.shape[1:] or len(rep) != 8 * _REPEATS or not np.all(np.isfinite(main[:8])):
+            continue  # a wrong shape is judged above; non-finite heads below
+        if not _same(np.repeat(main[:8], _REPEATS, axis=0), rep):
+            return (f"{name} no es una función de la imagen: la misma imagen da otro {name} en otra llamada "
+                    "(z_mean y z_log_var deben salir de capas Dense, sin ruido)")
+    main = floats(ev["z_mean"])
+    if np.allclose(main, main[:1]) or not _same(other[:4], other[4:]) or np.allclose(other[:4], other[:1]):
+        return ("las salidas no dependen de la imagen como las de un modelo (imágenes distintas dan el mismo z_mean, "
+                "o la misma imagen da otro)")
+    return None
+
+
+def _gaussian_tails(values: np.ndarray) -> bool:
+    """Whether the share of values beyond 2 standard deviations is a normal's 4.55 %, within 6 standard errors (a
+    rescaled uniform noise has none)."""
+    values = values.ravel()
+    tail = float(np.mean(np.abs(values - values.mean()) > 2.0 * values.std()))
+    return abs(tail - 0.0455) < 6.0 * np.sqrt(0.0455 * 0.9545 / values.size)
+
+
 def subchecks(ev, probe, config) -> list[SubCheck]:
     latent = int(probe["latent_dim"])
     n = len(probe["x"])
@@ -35,6 +69,8 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     def is_model():
         if not bool(ev["is_model"]):
             return "build_encoder no devuelve un keras.Model"
+        if "z_mean" not in ev:  # a flag alone is not evidence: the model must also have run on the judge's images
+            return f"el modelo de build_encoder no se pudo llamar con imágenes ({ev.error('z_mean')})"
 
     def outputs():
         if int(ev["n_outputs"]) != 3:
@@ -42,8 +78,10 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         shapes = [tuple(floats(ev[k]).shape) for k in ("z_mean", "z_log_var", "z")]
         if shapes != [(n, latent)] * 3:
             return f"formas de [z_mean, z_log_var, z] = {shapes}; deben ser (batch, latent_dim) = {(n, latent)}"
-        if tuple(int(v) for v in ev["other_latent_shape"]) != (4, latent + 2):
+        other = floats(ev["other_latent_z_mean"])  # build_encoder(latent_dim + 2) on images 0-3, then 0-3 again
+        if other.shape != (8, latent + 2):
             return "build_encoder ignora su argumento latent_dim (¿un tamaño latente fijo?)"
+        return _not_a_function_of_the_image(ev, other)
 
     def sampled():
         z_mean, z_log_var, z = (floats(ev[k]) for k in ("rep_z_mean", "rep_z_log_var", "rep_z"))
@@ -73,8 +111,13 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
                     "z = Sampling()([z_mean, z_log_var]) con las dos salidas que devuelve el codificador")
         if abs(residual.mean()) < 0.15 and abs(residual.std() - 1.0) < 0.15:
             per_image = z.reshape(8, _REPEATS, latent)
-            if np.allclose(per_image.std(axis=1), 0.0):
+            # fresh per row: the residual of each image varies over its 32 repeats as much as N(0, 1) does
+            within = float(residual.reshape(8, _REPEATS, -1).std(axis=1).mean())
+            if np.allclose(per_image.std(axis=1), 0.0) or not within > 0.8:
                 return "la misma imagen da siempre el mismo z: el ruido debe ser nuevo en cada llamada"
+            if not _gaussian_tails(residual):
+                return ("z lleva un ruido propio con media 0 y desviación 1 pero no gaussiano: z = z_mean + "
+                        "exp(0.5·z_log_var)·ε con ε ~ N(0, 1) (usa la capa Sampling)")
             return None
         swapped = (z - z_log_var) / np.exp(0.5 * z_mean)
         if abs(swapped.mean()) < 0.15 and abs(swapped.std() - 1.0) < 0.15:
@@ -89,10 +132,12 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         z_mean, z_log_var = floats(ev["z_mean"]), floats(ev["z_log_var"])
         if np.allclose(z_mean, z_log_var):
             return "z_mean y z_log_var son iguales: deben ser dos capas Dense distintas (dos cabezas)"
-        for name, value in (("z_mean", floats(ev["big_z_mean"])), ("z_log_var", floats(ev["big_z_log_var"]))):
+        for name in ("z_mean", "z_log_var"):
+            value, main = floats(ev["big_" + name]), floats(ev[name])
             if not np.all(np.isfinite(value)):
                 continue
-            if value.min() >= 0.0:
+            # both signs on the judge's images as well as on the scaled ones (one crafted array is not enough)
+            if value.min() >= 0.0 or (np.all(np.isfinite(main)) and main.min() >= 0.0):
                 return (f"{name} nunca es negativo: su capa tiene una activación (¿relu/softplus?); las cabezas "
                         "z_mean y z_log_var deben ser Dense sin activación")
             if np.abs(value).max() <= 1.0 + 1e-6:
@@ -119,4 +164,11 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     return checks
 
 
-PART = Part("encoder", "build_encoder", make_probe, subchecks)
+_PIXELS = 28 * 28  # a wrong model may return an image-sized output: up to one image's values per row
+EVIDENCE = {"is_model": scalar(FLAG), "n_outputs": scalar(), "layers": text(500),
+            **{k: array(64, LATENT_MAX, at_most=64 * _PIXELS)
+               for k in ("z_mean", "z_log_var", "z", "big_z_mean", "big_z_log_var")},
+            **{k: array(8 * _REPEATS, LATENT_MAX, at_most=8 * _REPEATS * _PIXELS)
+               for k in ("rep_z_mean", "rep_z_log_var", "rep_z")},
+            "other_latent_z_mean": array(8, LATENT_MAX, at_most=8 * _PIXELS)}
+PART = Part("encoder", "build_encoder", make_probe, subchecks, evidence=EVIDENCE)

@@ -1,7 +1,8 @@
 """sample_images(decoder, n, latent_dim, seed=None): n images decoded from z ~ N(0, I).
 
 Judged on probe decoders (known linear map + sigmoid), whose images invert exactly to the codes the student drew:
-they must be N(0, I) of the requested latent size, fixed by the seed. The first probe decoder has the
+they must be N(0, I) of the requested latent size (mean, deviation, correlations and the share beyond 2σ),
+fixed by the seed, and independent across seeds. The first probe decoder has the
 assignment's latent size (what the student's notebook uses), the second another one: a latent size hard-coded
 instead of ``latent_dim`` fails only the sub-check that names it. The student's own trained model is then
 measured on the judge's codes and test images and reported (not scored: a wrong KL or train step must not cost
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.judge import data
-from autograder.judge._framework import Part, SubCheck, floats
+from autograder.judge._framework import Part, SubCheck, array, floats, text
 from autograder.judge._probes import LinearDecoder
 
 _OTHER_LATENT = 5
@@ -41,7 +42,13 @@ def _prior_problem(codes: np.ndarray) -> str | None:
     corr = np.corrcoef(codes.T) - np.eye(codes.shape[1])
     if np.all(np.abs(mean) < 5 / np.sqrt(n)) and np.all(np.abs(std - 1.0) < 5 / np.sqrt(2 * n)) \
             and np.max(np.abs(corr)) < 5 / np.sqrt(n):
-        return None
+        # …and the normal's shape, not only its first two moments: 4.55 % of the values beyond 2σ, within 6
+        # standard errors (a uniform rescaled to mean 0 and deviation 1 has none)
+        tail = float(np.mean(np.abs(codes - mean) > 2.0 * std))
+        if abs(tail - 0.0455) < 6.0 * np.sqrt(0.0455 * 0.9545 / codes.size):
+            return None
+        return (f"los códigos tienen la media y la desviación de N(0, I) pero no su forma ({tail:.1%} de valores a "
+                "más de 2σ; una normal da 4.6 %): muestrea z con una normal estándar")
     if np.all(np.abs(mean - 0.5) < 0.1) and np.all(np.abs(std - 12 ** -0.5) < 0.05) \
             and codes.min() > -0.05 and codes.max() < 1.05:  # U[0, 1): mean 1/2, std 1/√12, inside [0, 1)
         return "los códigos parecen uniformes en [0, 1): muestrea z ~ N(0, I) (normal estándar)"
@@ -57,8 +64,8 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
             return "sin muestras"
 
     def shape():
-        if str(ev["type_name"]) != "ndarray":
-            return f"devuelve {ev['type_name']}; debe devolver un array de NumPy (n, 28, 28, 1)"
+        if ev.text("type_name") != "ndarray":
+            return f"devuelve {ev.text('type_name')}; debe devolver un array de NumPy (n, 28, 28, 1)"
         images = floats(ev["small"])
         if images.shape != (16, 28, 28, 1):
             return f"forma {images.shape}; debe ser (n, 28, 28, 1)"
@@ -95,6 +102,13 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         if np.allclose(a, c):
             return ("con semillas distintas salen las mismas imágenes: ¿decodificas datos codificados en lugar de "
                     "z ~ N(0, I)?")
+        # different, and independent: the codes behind seed 3's and seed 4's images are uncorrelated (|r| < 0.6,
+        # over 5 standard errors of a correlation of 8·latent_dim values), not one draw altered
+        codes_a, codes_c = (_decoder(probe).recover_codes(images)[0] for images in (a, c))
+        r = np.corrcoef(codes_a.ravel(), codes_c.ravel())[0, 1]
+        if not abs(r) < 0.6:
+            return ("con semillas distintas salen casi las mismas muestras (no son extracciones independientes): "
+                    "usa seed para crear el generador de z")
 
     return [
         SubCheck("array (n, 28, 28, 1) en [0, 1]", 1, shape, "sample_images falla"),
@@ -125,4 +139,9 @@ def notes(ev, probe, config) -> list[str]:
             f"{share:.0%} de 100 muestras; reconstrucción BCE media {bce:.1f} nats por imagen de test"]
 
 
-PART = Part("sample_images", "sample_images", make_probe, subchecks, notes)
+EVIDENCE = {"type_name": text(), "small": array(16, 28, 28, 1), "prior": array(2000, 28, 28, 1, headroom=1),
+            "seed3_a": array(8, 28, 28, 1), "seed3_b": array(8, 28, 28, 1), "seed4": array(8, 28, 28, 1),
+            "other_latent": array(500, 28, 28, 1, headroom=2),
+            "trained_samples": array(100, 28, 28, 1, optional=True),  # only when the notebook has a trained model
+            "trained_reconstructions": array(64, 28, 28, 1, optional=True)}
+PART = Part("sample_images", "sample_images", make_probe, subchecks, notes, evidence=EVIDENCE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.judge import data
-from autograder.judge._framework import Part, SubCheck, floats
+from autograder.judge._framework import Part, SubCheck, array, floats, text
 from autograder.judge._probes import LinearDecoder, LinearEncoder
 
 _LATENT, _STEPS = 6, 7
@@ -36,8 +36,8 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         return t, residual, off
 
     def shape():
-        if str(ev["type_name"]) != "ndarray":
-            return f"devuelve {ev['type_name']}; debe devolver un array de NumPy (steps, 28, 28, 1)"
+        if ev.text("type_name") != "ndarray":
+            return f"devuelve {ev.text('type_name')}; debe devolver un array de NumPy (steps, 28, 28, 1)"
         got = {steps: floats(ev[key]).shape for key, steps in (("frames", _STEPS), ("frames_4", 4))}
         if all(len(shape) >= 1 and shape[0] != steps for steps, shape in got.items()) \
                 and len({shape[0] for shape in got.values()}) == 1:
@@ -94,4 +94,7 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     ]
 
 
-PART = Part("interpolate", "interpolate", make_probe, subchecks)
+_FRAMES_MAX = 4 * 10 * 28 * 28  # a fixed default of 10 frames (steps ignored), stacked or with an extra axis
+EVIDENCE = {"type_name": text(), "frames": array(_STEPS, 28, 28, 1, at_most=_FRAMES_MAX),
+            "frames_4": array(4, 28, 28, 1, at_most=_FRAMES_MAX)}
+PART = Part("interpolate", "interpolate", make_probe, subchecks, evidence=EVIDENCE)

@@ -229,7 +229,10 @@ def collect_encoder(ns, probe, record):
         big = model(x * 50.0)
         record("big_z_mean", lambda: big[0])
         record("big_z_log_var", lambda: big[1])
-        record("other_latent_shape", lambda: np.array(build_encoder(latent + 2)(x[:4])[0].shape))
+        # another latent size, on images 0-3 twice: its z_mean (the judge reads its shape, and that it is a
+        # function of the image)
+        x_other = as_tensor(np.concatenate([probe["x"][:4], probe["x"][:4]]))
+        record("other_latent_z_mean", lambda: build_encoder(latent + 2)(x_other)[0])
         record("layers", lambda: layer_classes(model))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.judge._framework import Part, SubCheck, close, floats
+from autograder.judge._framework import FLAG, Part, SubCheck, array, close, floats
 
 _BATCH, _LATENT = 16, 5
 
@@ -37,14 +37,24 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
             return "devuelve (batch, latent_dim): falta sumar sobre las dimensiones latentes (axis=-1)"
         return f"forma {kl().shape}; debe ser (batch,) = {(_BATCH,)}: suma sobre las dimensiones latentes (axis=-1)"
 
+    def depends_on_inputs() -> str | None:
+        """A constant (0 everywhere, say) is ≥ 0 and 0 at the prior without being a KL: the probe's 16 examples
+        have different KLs, so a KL that gives them all the same value is not computed from them."""
+        value = kl()
+        if value.size < 2 or np.allclose(value, value.ravel()[0], rtol=1e-6, atol=1e-6):
+            return ("el KL sale igual para todos los ejemplos (¿un valor constante?): debe calcularse a partir de "
+                    "z_mean y z_log_var de cada ejemplo")
+        return None
+
     def non_negative():
         if np.all(kl() >= -1e-5):
-            return None
+            return depends_on_inputs()
         return "el KL sale negativo en algún ejemplo, y el KL nunca es negativo: ¿signo invertido?"
 
     def zero_at_prior():
         if not np.allclose(floats(ev["kl_prior"]), 0.0, atol=1e-5):
             return "KL(N(0, I) ‖ N(0, I)) debe ser 0: revisa el término constante (+1)"
+        return depends_on_inputs()
 
     def matches_reference():
         value = kl()
@@ -89,4 +99,7 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     ]
 
 
-PART = Part("kl", "kl_divergence", make_probe, subchecks)
+# a KL not summed over the latent dims is (batch, latent): the bounds allow it
+EVIDENCE = {"kl": array(_BATCH, _LATENT), "kl_prior": array(4, _LATENT), "grad_is_none": array(2, kinds=FLAG),
+            "grad_z_mean": array(_BATCH, _LATENT), "grad_z_log_var": array(_BATCH, _LATENT)}
+PART = Part("kl", "kl_divergence", make_probe, subchecks, evidence=EVIDENCE)

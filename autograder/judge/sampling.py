@@ -1,14 +1,15 @@
 """Sampling (reparameterisation trick): z = μ + exp(0.5·log σ²)·ε with ε ~ N(0, 1), fresh at every call.
 
 Evidence: z for 20,000 rows of one fixed (μ, log σ²) with 4 latent dims (its mean, std, tails and the correlation
-between dims are compared with μ, exp(0.5·log σ²) and N(0, I)), two calls eager and in a tf.function (fresh noise),
-and the gradients of Σ z·w: they must be w for μ and 0.5·(z − μ)·w for log σ².
+between dims are compared with μ, exp(0.5·log σ²) and N(0, I)), two calls eager and in a tf.function (fresh noise:
+each a draw like z's, and the two independent: uncorrelated, not the same values reordered), and the gradients of
+Σ z·w: they must be w for μ and 0.5·(z − μ)·w for log σ², with that call's z a draw like z's.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.judge._framework import Part, SubCheck, close, floats
+from autograder.judge._framework import Part, SubCheck, array, close, floats
 
 _MU = np.array([0.5, -1.0, 2.0, 0.0], dtype="float32")
 _LOG_VAR = np.array([np.log(4.0), np.log(0.25), 1.0, -1.0], dtype="float32")
@@ -19,6 +20,40 @@ def make_probe(config: dict) -> dict:
     rng = np.random.default_rng(4157)
     return {"mu": np.tile(_MU, (_N, 1)), "log_var": np.tile(_LOG_VAR, (_N, 1)),
             "w": rng.normal(0.0, 1.0, (64, 4)).astype("float32")}
+
+
+def _implied_eps(z: np.ndarray) -> np.ndarray:
+    """(z − μ)/σ per latent dim: the noise that a z of the probe's (μ, log σ²) rows was drawn with."""
+    return (z - _MU) / np.exp(0.5 * _LOG_VAR.astype("float64"))
+
+
+def _same_draws(sample: np.ndarray, z: np.ndarray) -> bool:
+    """Whether a small sample's implied noise has the per-dimension mean and standard deviation of z's (the big
+    sample of the same layer), within 6 standard errors: a crafted or constant draw does not."""
+    eps, ref = _implied_eps(sample), _implied_eps(z)
+    if eps.ndim != 2 or eps.shape[1:] != ref.shape[1:] or not (np.all(np.isfinite(eps)) and np.all(np.isfinite(ref))):
+        return False
+    scale = np.maximum(ref.std(axis=0), 1e-12)
+    return bool(np.all(np.abs(eps.mean(axis=0) - ref.mean(axis=0)) < 6 * scale / np.sqrt(len(eps)))
+                and np.all(np.abs(eps.std(axis=0) / scale - 1.0) < 0.3))
+
+
+def _dependent_draws(first: np.ndarray, second: np.ndarray, z: np.ndarray, where: str) -> str | None:
+    """None when two calls' noises look like independent draws of the layer's noise; else a diagnosis.
+    Independent: each is a draw like z's (same per-dimension mean and spread), they are uncorrelated (|r| < 0.35:
+    over 5 standard errors even when one ε is shared by a whole row) and not the same values reordered (the median
+    gap between their sorted values, ~0.04 σ for two independent draws of 1,024 and never below 0.008 σ in 20,000
+    simulated pairs, is at least 0.002 σ)."""
+    a, b = _implied_eps(first), _implied_eps(second)
+    if a.shape != b.shape or not (_same_draws(first, z) and _same_draws(second, z)):
+        return (f"{where} el ruido no es una muestra como la de las demás llamadas: cada llamada debe dar "
+                "ε ~ N(0, 1) nuevo, con keras.random.normal(..., seed=self.seed_generator)")
+    r = np.corrcoef(a.ravel(), b.ravel())[0, 1]
+    gap = np.median(np.abs(np.sort(a.ravel()) - np.sort(b.ravel()))) / max(float(a.std()), 1e-12)
+    if not abs(r) < 0.35 or gap < 0.002:
+        return (f"{where} el ruido cambia pero no es independiente (el mismo ε alterado o reordenado): cada "
+                "llamada debe sacar ε nuevo con keras.random.normal(..., seed=self.seed_generator)")
+    return None
 
 
 def subchecks(ev, probe, config) -> list[SubCheck]:
@@ -73,9 +108,14 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         if np.allclose(first, second):
             return ("el ruido es el mismo en cada llamada: ¿una semilla fija dentro de call() o ε creado una sola "
                     "vez? usa keras.random.normal(..., seed=self.seed_generator)")
-        if np.allclose(floats(ev["graph_1"]), floats(ev["graph_2"])):
+        graph = floats(ev["graph_1"]), floats(ev["graph_2"])
+        if np.allclose(*graph):
             return ("dentro de un tf.function (como en fit) el ruido queda fijo: ¿ruido de NumPy? "
                     "usa keras.random.normal con un SeedGenerator")
+        for draws, where in (((first, second), "en dos llamadas"), (graph, "en dos llamadas dentro de tf.function")):
+            problem = _dependent_draws(*draws, z(), where)
+            if problem:
+                return problem
 
     def gradients():
         w = floats(probe["w"])
@@ -86,6 +126,10 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         if not close(floats(ev["grad_log_var"]), 0.5 * (zs - mu) * w, rtol=2e-3, atol=1e-4):
             return ("el gradiente respecto a log σ² no es el de z = μ + exp(0.5·log σ²)·ε: calcula σ con "
                     "keras.ops.exp(0.5 * z_log_var), sin NumPy ni stop_gradient")
+        # the expected ∂/∂log σ² is built from this call's z: it must be a draw of the same layer as z
+        if not _same_draws(zs, z()):
+            return ("el z de la llamada derivada no es una muestra de tu capa como las demás (su ε no es como el "
+                    "de z): los gradientes se comprueban con el z que devuelve Sampling")
 
     return [
         SubCheck("z tiene la forma de z_mean", 1, shape, "Sampling falla al llamarla con (z_mean, z_log_var)"),
@@ -99,4 +143,6 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     ]
 
 
-PART = Part("sampling", "Sampling (truco de reparametrización)", make_probe, subchecks)
+EVIDENCE = {"z": array(_N, 4), **{k: array(256, 4) for k in ("fresh_1", "fresh_2", "graph_1", "graph_2")},
+            **{k: array(64, 4) for k in ("grad_z", "grad_mu", "grad_log_var")}}
+PART = Part("sampling", "Sampling (truco de reparametrización)", make_probe, subchecks, evidence=EVIDENCE)

@@ -6,14 +6,16 @@ and plain SGD: the weights after one step are θ − lr·g, so the judge recover
 and compares it with the gradients of the reference loss it computes itself (``vae_lib.reconstruction_loss``,
 ``vae_lib.kl_divergence``). Fitting g ≈ a·∇recon + c·∇KL names the mistake (β not applied, a mean over pixels,
 a KL summed over the batch or divided by 784…). The metrics the step reports are compared with the judge's own
-values of the same losses; one epoch of ``fit`` must lower the loss the judge evaluates on the returned weights.
+values of the same losses; one epoch of ``fit`` must lower the loss the judge evaluates on the returned weights,
+within the distance Adam's steps can move a weight in that epoch. The encoder's weights "change" only as a
+gradient through the batch does (in the span of the batch's images), whatever the loss.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from autograder.judge import data
-from autograder.judge._framework import Part, SubCheck, floats
+from autograder.judge._framework import FLAG, Part, SubCheck, array, floats, scalar, text
 from autograder.judge._probes import LinearDecoder, LinearEncoder
 
 _LATENT, _BATCH, _BETA, _LR = 4, 64, 5.0, 1e-2
@@ -151,6 +153,28 @@ def diagnose(g: np.ndarray, probe: dict) -> str | None:
     return "los pesos no cambian como un paso de gradiente de reconstrucción + β·KL (revisa la pérdida y sus gradientes)"
 
 
+def encoder_step_through_batch(g: np.ndarray, probe: dict) -> bool:
+    """Whether the applied gradient's A and B parts (784 × latent each) lie in the span of the batch's images, as
+    the gradient of ANY loss computed on that batch does (∂L/∂A = flat(x)ᵀ·∂L/∂z_mean, the same for B), up to
+    float32 rounding: a change made up for the encoder's weights does not (the 64 images span 64 of 784 pixel
+    dimensions)."""
+    x = np.asarray(probe["x"], "float64").reshape(len(probe["x"]), -1)
+    sizes = [np.size(probe[k]) for k in PARAMS]
+    parts = dict(zip(PARAMS, np.split(g, np.cumsum(sizes)[:-1])))
+    step = np.concatenate([parts[k].reshape(np.shape(probe[k])) for k in ("A", "B")], axis=1)  # 784 × 2·latent
+    coef, *_ = np.linalg.lstsq(x.T, step, rcond=None)
+    outside = np.linalg.norm(step - x.T @ coef)
+    return bool(np.isfinite(outside) and outside <= 1e-3 * max(float(np.linalg.norm(step)), 1e-12))
+
+
+def adam_reach(probe: dict) -> float:
+    """How far one epoch of Adam can move any one weight: one step per batch, each at most lr·|m̂/√v̂| ≤ 1.11·lr
+    (β1 = 0.9, β2 = 0.999, ≤ 16 steps, by Cauchy–Schwarz), with a 3× margin (a step applied twice, say). A fit that
+    moves a weight farther did not train with self.optimizer on the judge's batches (weights set by hand)."""
+    steps = int(np.ceil(len(probe["x_fit"]) / int(probe["fit_batch"])))
+    return 3.0 * 1.11 * steps * float(probe["fit_lr"])
+
+
 def subchecks(ev, probe, config) -> list[SubCheck]:
     state = {}
 
@@ -165,6 +189,9 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         missing = [k for k in _KEYS if k not in set(np.asarray(ev["log_keys"]).tolist())]
         if missing:
             return f"train_step debe devolver un dict con {list(_KEYS)}; faltan {missing}"
+        # the names alone are not evidence: each must come with the number the step returned for it
+        if not all(f"log_{k}" in ev and np.all(np.isfinite(floats(ev[f"log_{k}"]))) for k in _KEYS):
+            return f"train_step debe devolver en su dict un número finito para cada una de {list(_KEYS)}"
 
     def unchanged_groups():
         changed = {k: not np.array_equal(floats(ev[f"{k}_after"]), floats(probe[k])) for k in PARAMS}
@@ -177,6 +204,10 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         if groups:
             return (f"los pesos del {' y del '.join(groups)} no cambian tras un paso: calcula los gradientes de la "
                     "pérdida total respecto a self.trainable_weights y aplícalos con self.optimizer")
+        if not encoder_step_through_batch(applied_gradient(), probe):
+            return ("los pesos del codificador cambian, pero no como un paso de gradiente sobre el batch: calcula "
+                    "los gradientes de la pérdida total respecto a self.trainable_weights y aplícalos con "
+                    "self.optimizer")
 
     def right_gradient():
         if unchanged_groups():
@@ -205,6 +236,11 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         if not (np.isfinite(final) and final < 0.95 * initial):
             return (f"tras una época de fit la pérdida (calculada por el juez con los pesos resultantes) no baja: "
                     f"{initial:.1f} → {final:.1f}")
+        moved = max(float(np.max(np.abs(floats(ev[f"fit_{k}"]) - floats(probe[k])))) for k in PARAMS)
+        if not moved <= adam_reach(probe):
+            return (f"tras una época de fit algún peso cambió {moved:.3g}, más de lo que pueden moverlo los pasos de "
+                    f"Adam de esa época (≤ {adam_reach(probe):.3g}): aplica los gradientes con self.optimizer, un "
+                    "paso por lote")
 
     return [
         SubCheck("devuelve loss, reconstruction_loss y kl_loss", 1, keys, "train_step falla"),
@@ -218,4 +254,8 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     ]
 
 
-PART = Part("train_step", "VAE.train_step", make_probe, subchecks)
+_SHAPES = {"A": (784, _LATENT), "B": (784, _LATENT), "b_lv": (_LATENT,), "W": (_LATENT, 784), "b": (784,)}
+EVIDENCE = {"log_keys": text(100), **{f"log_{k}": scalar() for k in _KEYS}, "fit_ran": scalar(FLAG),
+            **{f"{k}_after": array(*shape) for k, shape in _SHAPES.items()},
+            **{f"fit_{k}": array(*shape) for k, shape in _SHAPES.items()}}
+PART = Part("train_step", "VAE.train_step", make_probe, subchecks, evidence=EVIDENCE)
