@@ -30,6 +30,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import gate
 from autograder.course import Course
 from autograder.errors import VaekitError
 from autograder.notebooks import is_solution_cell, strip_solution_markers
@@ -40,6 +41,7 @@ MIN_OWN_TOKENS = 2 * K  # less code of one's own than this (a few k-grams where 
 MIN_SHARED_TOKENS = 100  # two members of the reference group share this much code of their own (~3 lines): one
 # identical wrong line (a common mistake) is not enough
 REFERENCE = "solución de referencia"
+MAX_NOTEBOOK_BYTES = 32 * 1024**2  # a submitted notebook larger than this is not read
 
 
 @dataclass
@@ -241,8 +243,11 @@ def analyse(course: Course, assignment: str, threshold: float = THRESHOLD) -> Si
     answers, unreadable = {}, {}
     for student in course.students(assignment):
         path = course.submitted_notebook(student, assignment)
-        try:
-            nb = nbformat.read(str(path), as_version=4)
+        try:  # through the intake gate: a regular file, never a link or a pipe, bounded
+            nb = nbformat.reads(gate.read_file(path, MAX_NOTEBOOK_BYTES).decode("utf-8"), as_version=4)
+        except gate.Refused as why:
+            unreadable[student] = f"no se leyó: {why}"
+            continue
         except Exception as error:  # noqa: BLE001 (a corrupt submission is listed, not fatal)
             unreadable[student] = f"no se pudo leer ({type(error).__name__})"
             continue

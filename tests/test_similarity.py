@@ -10,6 +10,7 @@ import ast
 import builtins
 import copy
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -260,7 +261,7 @@ def course(tmp_path_factory):
     course.release_notebook(A).parent.mkdir(parents=True)
     shutil.copy(release_path(A), course.release_notebook(A))
     for folder in sorted((REPO_ROOT / "examples" / "submitted").glob(f"*/{A}")):
-        shutil.copytree(folder, course.submitted / folder.parent.name / A)
+        shutil.copytree(folder, course.submitted / folder.parent.name / A, symlinks=True)
     solution = {gid: c.source for gid, c in cells_by_grade_id(read(course.submitted_notebook("alu01_correcta", A))).items()
                 if c.cell_type == "code" and c.metadata["nbgrader"].get("solution")}
     made = {
@@ -276,6 +277,11 @@ def course(tmp_path_factory):
         path = course.submitted_notebook(student, A)
         path.parent.mkdir(parents=True)
         nbformat.write(nb, str(path))
+    # a notebook that is a link to the instructor's solution, and one that is a named pipe: neither is read
+    for student in ("alu94_enlace", "alu95_tuberia"):
+        course.submitted_notebook(student, A).parent.mkdir(parents=True)
+    course.submitted_notebook("alu94_enlace", A).symlink_to(course.root / "source" / A / f"{A}.ipynb")
+    os.mkfifo(course.submitted_notebook("alu95_tuberia", A))
     return course
 
 
@@ -332,10 +338,12 @@ def test_the_reference_solution_is_one_group_not_n_squared_pairs(report):
     assert ref.differing["alu03_kl_sign_flipped"] == ["kl_divergence"]
 
 
-def test_blank_and_corrupt_submissions_are_listed_apart(report):
+def test_blank_corrupt_linked_and_pipe_submissions_are_listed_apart(report):
     _, rep = report
     assert "alu02_en_blanco" in rep.empty and "alu02_en_blanco" not in rep.compared
     assert "alu52_json_corrupto" in rep.unreadable
+    for student in ("alu94_enlace", "alu95_tuberia"):  # read through the intake gate: never followed, never blocks
+        assert student in rep.unreadable and "no se leyó" in rep.unreadable[student], rep.unreadable.get(student)
 
 
 def test_the_page_escapes_student_text_and_highlights_matches(report):
