@@ -48,11 +48,20 @@ data: $(STAMP)
 	@$(PY) -m vae_lib stage "$(VAE_DATA_DIR)"
 
 # Debian's chromium for the JupyterLab browser tests (Playwright drives it; no browser download).
-browser:
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# axe-core (npm) checks the feedback pages and the TA's report for accessibility (tests/pagecheck.py).
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's npm for axe-core"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	npm install --prefix $(VENV)/axe --no-audit --no-fund --loglevel=error axe-core@4.14.1
 
 # Debian's bubblewrap: every grading kernel runs in a bwrap sandbox (autograder/sandbox.py).
 sandbox:

@@ -66,10 +66,13 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.feedback.ShortenHiddenTestTracebacks",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "autograder.feedback_page.FeedbackReport",  # the part table, scores and the judge's figures, for the template
+    "autograder.feedback_page.ImageAltText",  # a Spanish alt text on every figure the notebook drew
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-# Math renders without internet: LaTeX becomes MathML when the page is written (no MathJax from a CDN).
-c.GenerateFeedback.exporter_class = "autograder.offline_math.OfflineMathHTMLExporter"
+# The page: nbgrader's feedback template extended by vaekit's (lang="es", the report on top, phone and print
+# layouts, one rounding for every score); math renders without internet (LaTeX becomes MathML, no MathJax CDN).
+c.GenerateFeedback.exporter_class = "autograder.feedback_page.FeedbackHTMLExporter"
 
 # Collecting from the exchange goes through vaekit's intake gate: regular files only, no link ever followed
 # (nbgrader's own copy follows links), size caps from c.Grading.intake_*; refusals are flagged "revisar a mano".

@@ -56,6 +56,7 @@ def leaked_hidden_tests(page: str, hidden: list[str]) -> list[str]:
 
 
 BANNER_END = "<!-- /vaekit-banner -->"
+REPORT_MARK = "<!-- vaekit-report -->"  # written by autograder/templates/vaekit_feedback (FeedbackReport's data)
 
 
 def part_rows(result, grades: dict[str, list[float]], manual: list[str]) -> list[tuple[str, str, str, str]]:
@@ -160,7 +161,8 @@ def generate_feedback(course: Course, assignment: str, students: list[str] | Non
                           "el diagnóstico por partes están arriba.")
             pages.append(path)
             continue
-        path.chmod(0o644)
-        path.write_text(add_banner(page, banner(results[student], grades, manual, total)), encoding="utf-8")
+        if REPORT_MARK not in page:  # the vaekit_feedback template renders the report; another template gets the banner
+            path.chmod(0o644)
+            path.write_text(add_banner(page, banner(results[student], grades, manual, total)), encoding="utf-8")
         pages.append(path)
     return pages

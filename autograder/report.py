@@ -102,7 +102,8 @@ def pass_rate_table(stats: list[TestStats]) -> str:
 
 
 def write_report(course: Course, assignment: str, folder: Path | None = None) -> tuple[Path, Path]:
-    """``report/<A>/notas.png`` and ``report/<A>/informe.md`` under the course root (or ``folder``)."""
+    """``report/<A>/notas.png``, ``informe.md`` and ``informe.html`` under the course root (or ``folder``); both
+    link ``similitud.html`` when ``vaekit similarity`` wrote it."""
     from autograder.results import load_results, summary_table
 
     folder = Path(folder or course.root / "report" / assignment)
@@ -119,6 +120,12 @@ def write_report(course: Course, assignment: str, folder: Path | None = None) ->
         for r in results.values():  # manual grades (Formgrader) came in after grading: the gradebook has the points
             r.score, r.max_score, r.grades, r.manual = read_scores(course, assignment, r.student)
         lines += ["", "## Entregas", "", summary_table(list(results.values()))]
+    lines += ["", "## Similitud entre entregas", "",
+              "[similitud.html](similitud.html)" if (folder / "similitud.html").exists()
+              else f"Sin informe de similitud: `vaekit similarity {assignment}` lo escribe en esta carpeta."]
     md = folder / "informe.md"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from autograder.report_page import write_report_page  # the same report as a web page: informe.html
+
+    write_report_page(folder, assignment, totals, max_score, stats, list(results.values()), course.feedback)
     return png, md

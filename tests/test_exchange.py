@@ -227,10 +227,12 @@ def test_exchange_loop_through_the_cli(tmp_path, capsys):
         pages = me.feedback_pages(A)
         assert len(pages) == 1, pages
         page = pages[0].read_text(encoding="utf-8")
-        assert "vaekit" in page and "<!-- vaekit-banner -->" in page
+        assert "<!-- vaekit-report -->" in page  # the page's report (autograder/templates/vaekit_feedback)
         if sid == "alu_correcta":
+            from autograder.feedback_page import points
+
             assert COMMENT in page
-            assert f"<b>{expected:g} / " in page  # the banner's total includes the manual points
+            assert f"<strong>{points(expected)} / " in page  # the report's total includes the manual points
         assert (pages[0].read_bytes() == course.feedback_html(sid, A).read_bytes())
     step("2 students: nbgrader fetch_feedback", t)
     print("\n".join(f"{v:6.1f} s  {k}" for k, v in timings.items()))

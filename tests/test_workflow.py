@@ -414,3 +414,134 @@ def test_active_html_is_flagged(graded):
 
 def test_no_scratch_course_or_kernel_folder_outlives_the_batch(graded):
     assert GRADE_OUTPUT["scratch_left"] == []
+
+
+# issue 19: the judge's figures and the part table on the feedback page; the TA's pages; accessibility -----------
+FIGURED = {"samples_from_encoded_data": "test_sample_images", "interpolation_pixel_blend": "test_interpolate",
+           "kl_sign_flipped": "test_kl_divergence"}
+
+
+def figure_panels(figure: dict):
+    """The student's and the reference's panels of a figure, cropped from its decoded PNG (same size)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(figure["png"]))).convert("RGB")).astype(int)
+    (a0, a1, a2, a3), (b0, b1, b2, b3) = figure["panels"]
+    w, h = min(a2 - a0, b2 - b0) - 6, min(a3 - a1, b3 - b1) - 6  # inside the frame lines
+    return (image[a1 + 3:a1 + 3 + h, a0 + 3:a0 + 3 + w].astype(int),
+            image[b1 + 3:b1 + 3 + h, b0 + 3:b0 + 3 + w].astype(int))
+
+
+def page_images(page: str) -> dict[str, str]:
+    """base64 PNG -> alt text of every data: image on a page."""
+    import html
+    import re
+
+    found = {}
+    for tag in re.findall(r"<img\b[^>]*>", page):
+        src = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', tag)
+        alt = re.search(r'alt="([^"]*)"', tag)
+        if src:
+            found[src.group(1)] = html.unescape(alt.group(1)) if alt else None
+    return found
+
+
+def test_feedback_shows_the_judges_figures_next_to_the_reference(graded):
+    import numpy as np
+
+    course, results, chosen = graded
+    students = [chosen[c].student for c in ("correcta", *FIGURED)]
+    generate_feedback(course, ASSIGNMENT, students)
+    for case, grade_id in FIGURED.items():
+        page = course.feedback_html(chosen[case].student, ASSIGNMENT).read_text(encoding="utf-8")
+        images = page_images(page)
+        figures = results[case].verdicts[grade_id]["figures"]
+        assert figures, case
+        for figure in figures:
+            assert images.get(figure["png"]) == figure["alt"], case  # on the page, with its Spanish alt text
+            assert 1_000 < len(figure["png"]) * 3 // 4 < 16_000  # a small PNG
+            assert figure["matches"] is False
+            mine, reference = figure_panels(figure)
+            assert np.abs(mine - reference).mean() > 2.0, case  # the student's panel is not the reference's
+    correct = course.feedback_html(chosen["correcta"].student, ASSIGNMENT).read_text(encoding="utf-8")
+    shown = page_images(correct)
+    for grade_id in ("test_sampling", "test_kl_divergence", "test_sample_images", "test_interpolate"):
+        for figure in results["correcta"].verdicts[grade_id]["figures"]:
+            assert figure["png"] in shown and figure["matches"] is True, grade_id
+    for grade_id in ("test_kl_divergence", "test_interpolate"):  # computed the same way: pixel for pixel
+        mine, reference = figure_panels(results["correcta"].verdicts[grade_id]["figures"][0])
+        assert (np.abs(mine - reference).max(axis=-1) > 8).mean() < 0.05, grade_id  # (resampling may shift a row)
+    # no figure carries solution code or hidden-test text: only alt texts made by the judge
+    hidden = hidden_test_lines(course, ASSIGNMENT)
+    assert not [h for h in hidden for alt in shown.values() if h in alt]
+
+
+def test_feedback_part_table_one_rounding_and_pending_written_answers(graded):
+    import re
+
+    from autograder.feedback_page import points
+
+    course, results, chosen = graded
+    student = chosen["kl_sign_flipped"].student
+    generate_feedback(course, ASSIGNMENT, [student])
+    page = course.feedback_html(student, ASSIGNMENT).read_text(encoding="utf-8")
+    assert '<html lang="es">' in page and "<!-- vaekit-report -->" in page and "Content-Security-Policy" in page
+    assert "Test cell" not in page and "Score:" not in page  # nbgrader's list is replaced by the part table
+    assert "vaekit-banner" not in page  # rendered by the template, not spliced in
+    report = page[page.index('id="resumen"'):page.index('id="cuaderno"')]
+    result = results["kl_sign_flipped"]
+    for grade_id, (score, max_score) in result.grades.items():
+        shown = f"— / {points(max_score)}" if grade_id in result.manual else f"{points(score)} / {points(max_score)}"
+        assert shown in report, (grade_id, shown)
+        head = re.search(rf'id="{grade_id}">.*?</div>', page, flags=re.S)
+        assert head and shown in head.group(0), grade_id  # the cell's heading says the same
+    assert result.manual and report.count("pendiente de calificar a mano") >= len(result.manual)
+    assert f"<strong>{points(result.score)} / {points(result.max_score)} puntos</strong>" in report
+    for number in re.findall(r"\d+\.\d+ / \d", page_text(report)):
+        assert len(number.split(" / ")[0].split(".")[1]) <= 3, number
+
+
+def test_the_report_page_links_the_similarity_report(graded):
+    from autograder.similarity import write_similarity
+
+    course, results, chosen = graded
+    generate_feedback(course, ASSIGNMENT, [chosen[c].student for c in ("correcta", "kl_sign_flipped")])
+    similarity, found = write_similarity(course, ASSIGNMENT)
+    png, md = write_report(course, ASSIGNMENT)
+    page = (md.parent / "informe.html").read_text(encoding="utf-8")
+    assert '<html lang="es">' in page and "href='similitud.html'" in page and "(similitud.html)" in md.read_text()
+    assert 'alt="Histograma de notas de' in page and "data:image/png;base64," in page
+    assert found.reference_group and chosen["correcta"].student in found.reference_group.members
+    for case in ("correcta", "kl_sign_flipped"):
+        assert f"feedback/{chosen[case].student}/{ASSIGNMENT}/{ASSIGNMENT}.html" in page
+
+
+@pytest.mark.browser
+def test_feedback_and_report_pages_pass_axe_core(graded):
+    """axe-core in headless Chromium: no serious or critical violation (WCAG 2.1 A/AA rules and best practices) on
+    feedback pages (a full-marks and a wrong one, desktop and phone), the report and the similarity report."""
+    import pagecheck
+
+    if os.environ.get("VAEKIT_SKIP_BROWSER") == "1":
+        pytest.skip("VAEKIT_SKIP_BROWSER=1")
+    if pagecheck.missing():
+        pytest.fail("; ".join(pagecheck.missing()), pytrace=False)
+    from autograder.similarity import write_similarity
+
+    course, results, chosen = graded
+    generate_feedback(course, ASSIGNMENT, [chosen[c].student for c in ("correcta", "kl_sign_flipped")])
+    write_similarity(course, ASSIGNMENT)
+    _, md = write_report(course, ASSIGNMENT)
+    out = REPO_ROOT / "test-output" / "pages"
+    pages = [(course.feedback_html(chosen["kl_sign_flipped"].student, ASSIGNMENT), out / "feedback-kl_sign_flipped.png"),
+             (course.feedback_html(chosen["correcta"].student, ASSIGNMENT), out / "feedback-correcta.png"),
+             (md.parent / "informe.html", out / "informe.png"), (md.parent / "similitud.html", out / "similitud.png")]
+    found = pagecheck.check_pages(pages)
+    phone = pagecheck.check_pages([(pages[0][0], out / "feedback-kl_sign_flipped-movil.png")], phone=True)
+    for (path, _), violations in zip(pages + pages[:1], found + phone):
+        assert not pagecheck.serious(violations), (path.name, pagecheck.serious(violations))
+    assert all(shot.exists() for _, shot in pages)

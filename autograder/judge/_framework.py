@@ -69,6 +69,7 @@ class Verdict:
     outcomes: list[Outcome]
     device: str
     notes: list[str] = field(default_factory=list)  # informative lines (e.g. the trained model), never scored
+    figures: list[dict] = field(default_factory=list)  # small PNGs for the feedback page (judge/figures.py)
 
     @property
     def failures(self) -> list[Outcome]:
@@ -390,5 +391,9 @@ class Part:
         return sum(spec.max_bytes + ERROR.max_bytes + 2 * HEADER_BYTES for spec in names.values())
 
     def judge(self, grade_id: str, evidence: Evidence, probe: dict, config: dict, points: float) -> Verdict:
-        return verdict(grade_id, self.title, self.subchecks(evidence, probe, config), points,
-                       self.notes(evidence, probe, config))
+        from autograder.judge import figures
+
+        result = verdict(grade_id, self.title, self.subchecks(evidence, probe, config), points,
+                         self.notes(evidence, probe, config))
+        result.figures = figures.for_part(self.key, evidence, probe, config)  # never changes the score
+        return result
