@@ -337,8 +337,8 @@ def demo_round(course: Course, assignment: str, submissions: Path, students: lis
             continue
         me = StudentFolder.create(course.root / "students" / student, exchange, course.course_id, student_id=student)
         fetched = me.fetch(assignment)
-        for file in (Path(submissions) / student / assignment).iterdir():  # the student's work
-            if file.is_file():
-                shutil.copyfile(file, fetched / file.name)
+        for file in (Path(submissions) / student / assignment).iterdir():  # the student's work: regular files
+            if file.is_file() and not file.is_symlink():  # (links and pipes of the "leaves" examples stay out:
+                shutil.copyfile(file, fetched / file.name)  # `nbgrader submit` would follow them as the student)
         me.submit(assignment)
     return exchange, collect(course, assignment, exchange, check_owner=False)

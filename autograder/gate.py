@@ -99,6 +99,8 @@ def _open_nofollow(name: str, dir_fd: int | None, directory: bool = False) -> in
         flags |= os.O_DIRECTORY
     try:
         return os.open(name, flags, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise
     except OSError as error:
         if error.errno in (errno.ELOOP, errno.EMLINK):
             raise Refused("enlace simbólico") from None

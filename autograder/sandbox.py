@@ -256,7 +256,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if not restart:
+        if not restart and not self.events:  # once: after a shutdown, or when nbclient found the kernel dead
             self.events = {"limits": self.limits_in_force(), "oom_killed": False}
             if self.cgroup is not None:
                 self.cgroup.kill_all()  # nothing of the kernel outlives it (the PID namespace does the same)
@@ -267,3 +267,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             if cwd:
                 restore_owner(Path(cwd))  # lchown only: the kernel is gone, its links are not followed
             shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+    # jupyter_client binds AsyncKernelManager.cleanup_resources to the base class's coroutine, and nbclient calls
+    # it directly when the kernel is already dead: route it through the cleanup above.
+    cleanup_resources = _async_cleanup_resources

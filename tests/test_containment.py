@@ -293,7 +293,7 @@ def test_a_memory_cgroup_stops_memory_no_process_shows(where, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(unavailable_reason() is not None, reason="no memory cgroup can be made here")
 def test_graded_kernels_filling_tmp_or_memfd_are_stopped_and_the_next_submission_is_unaffected(tmp_path):
-    """`vaekit grade` on one Dask worker with a 3 GiB memory limit and a 6 GiB /tmp: the /tmp filler and the memfd
+    """`vaekit grade` on one Dask worker with a 3 GiB memory limit, a 6 GiB /tmp and 8 GiB files: the /tmp and memfd
     filler are each stopped by the kernel's cgroup (Shmem measured), neutralised with their reason, the rest of
     their notebook graded; the correct submission graded after them on the same worker keeps full marks."""
     from autograder.cli import submit
@@ -308,7 +308,7 @@ def test_graded_kernels_filling_tmp_or_memfd_are_stopped_and_the_next_submission
     assert len(students) == 3
     with ShmemPeak() as shm:
         results = {r.student: r for r in grade(course, "vae_clase", workers=1, limits=course.limits(
-            memory_gb=3, tmp_mb=6144, cell_timeout=60, submission_timeout=420))}
+            memory_gb=3, tmp_mb=6144, file_mb=8192, cell_timeout=60, submission_timeout=420))}
     correct = results["alu01_correcta"]
     assert all(v[0] == v[1] for g, v in correct.grades.items() if g not in correct.manual), correct.grades
     for student in ("alu68_hostil_tmpfs", "alu69_hostil_memfd"):

@@ -238,10 +238,10 @@ def _cambiar():
         time.sleep(0.002)
 threading.Thread(target=_cambiar, daemon=True).start()
 """, None),
-    "hostil_evidencia_enorme": ("sample_images devuelve un array booleano de 200 MB", """
+    "hostil_evidencia_enorme": ("sample_images devuelve un array booleano de 100 MB", """
 import numpy as np
 def sample_images(decoder, n, latent_dim, seed=None):
-    return np.ones((n, 200_000_000 // max(n, 1)), dtype=bool)
+    return np.ones((n, 100_000_000 // max(n, 1)), dtype=bool)
 """, None),
     "hostil_textos_largos": ("un nombre de clase de 10 millones de caracteres y líneas de 10 MB", """
 print(("x" * 10_000_000 + "\n") * 3)
