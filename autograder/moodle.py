@@ -134,7 +134,9 @@ class MoodleExport:
                 lines.append(f"  ⚠ en la lista de Moodle sin entrega de {a}: " + ", ".join(names))
         for a, ids in self.pending_manual.items():
             if ids:
-                lines.append(f"  … {a}: partes por calificar a mano (cuentan 0 hasta entonces): " + ", ".join(ids))
+                more = f" y {len(ids) - 5} más" if len(ids) > 5 else ""
+                lines.append(f"  … {a}: {len(ids)} entregas con partes por calificar a mano (cuentan 0 hasta "
+                             f"entonces; Formgrader): " + ", ".join(ids[:5]) + more)
         lines.append("En Moodle: Calificaciones → Importar → Archivo CSV; «Mapear desde» Dirección de correo → "
                      "«Mapear a» useremail (o Número de ID → useridnumber).")
         return "\n".join(lines)

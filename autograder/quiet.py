@@ -5,6 +5,9 @@ every process the ``vaekit`` command starts (Dask workers, ``nbgrader`` subcomma
   "SAWarning: Object of type <SubmittedAssignment> not in session, add operation along 'Assignment.submissions'
   will not proceed" (three per graded submission, attributed to ``nbgrader.api``). The rows are added right after;
   nothing is lost. nbgrader's bug, so it is filtered where it is raised, not silenced wholesale.
+- nbgrader's ``OverwriteCells`` (``add_missing_cells``) puts a deleted grade cell back as a dict without an ``id``;
+  nbformat then warns "MissingIDFieldWarning: Cell is missing an id field" (attributed to ``nbformat.validator``)
+  when the autograded notebook is read, and adds the id itself.
 
 ``install()`` adds the filters to this process and to ``PYTHONWARNINGS`` (inherited by child processes; the
 entries name no category, so a Python without SQLAlchemy reads them without complaint).
@@ -18,6 +21,7 @@ import warnings
 # (message prefix, module the warning is attributed to)
 NOISE = [
     ("Object of type <", "nbgrader.api"),  # SQLAlchemy autoflush inside nbgrader's add_submission
+    ("Cell is missing an id field", "nbformat.validator"),  # a grade cell nbgrader restored without an id
 ]
 
 

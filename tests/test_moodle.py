@@ -81,6 +81,7 @@ def test_export_matches_by_id_number_or_email_and_reports_the_rest(course, tmp_p
     assert done.not_in_roster == ["zoe (Zoe)"] and done.assignments == {"tarea": 5.0}
     assert done.without_submission == {"tarea": ["Carla Campos (carla@alumnos.upm.es)"]}
     assert done.pending_manual == {"tarea": ["ana", "b.bravo", "zoe"]}
+    assert "3 entregas con partes por calificar a mano" in done.summary()
     rows = list(read_csv(tmp_path / "m.csv"))
     assert rows[0] == ["Nombre", "Apellido(s)", "Número de ID", "Dirección de correo", "tarea",
                        "tarea - Retroalimentación"]

@@ -31,6 +31,11 @@ with Gradebook("sqlite:///" + sys.argv[2], course_id="c") as gb:
     gb.add_grade_cell("q", "a", "a", max_score=1, cell_type="code")
     gb.update_or_create_student("s")
     gb.update_or_create_submission("a", "s")
+# a grade cell restored by nbgrader's OverwriteCells is a dict without an id; reading the notebook warns
+import json, nbformat
+nb = json.loads(nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])))
+del nb["cells"][0]["id"]
+nbformat.reads(json.dumps(nb), as_version=4)
 if sys.argv[1] == "quiet":  # and a child process: the filter travels in PYTHONWARNINGS
     import subprocess
     subprocess.run([sys.executable, __file__, "child", sys.argv[2] + "2"], check=True)
@@ -38,7 +43,7 @@ if sys.argv[1] == "quiet":  # and a child process: the filter travels in PYTHONW
 
 
 @pytest.mark.parametrize("mode, expected", [("plain", 3), ("quiet", 0)])
-def test_nbgrader_autoflush_warnings(tmp_path, mode, expected):
+def test_nbgrader_warnings(tmp_path, mode, expected):
     script = tmp_path / "add.py"
     script.write_text(ADD_SUBMISSION)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -47,6 +52,7 @@ def test_nbgrader_autoflush_warnings(tmp_path, mode, expected):
                           env=env, cwd=REPO_ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("SAWarning: Object of type <") == expected, proc.stderr  # child included when quiet
+    assert proc.stderr.count("MissingIDFieldWarning") == expected // 3, proc.stderr
 
 
 def result(student: str, flags: int = 0, sandbox: bool = True) -> GradeResult:
