@@ -85,7 +85,7 @@ def read_evidence(path, failure: str | None = None, part: Part | None = None,
     evidence before it is loaded (no pickles). Any problem is an Evidence with a Spanish failure."""
     from autograder import gate
 
-    limit = min(max_bytes, getattr(part, "max_evidence_bytes", None) or max_bytes)
+    limit = min(max_bytes, part.max_evidence_bytes) if part is not None else max_bytes
     try:
         data = gate.read_file(path, limit)
     except FileNotFoundError:
@@ -96,15 +96,12 @@ def read_evidence(path, failure: str | None = None, part: Part | None = None,
         return Evidence(failure=f"el juez rechazó el archivo de resultados ({why})")
     except OSError as error:
         return Evidence(failure=f"resultados ilegibles ({type(error).__name__})")
+    from autograder.judge._framework import load_checked_npz
+
+    refused = []
     try:
-        from autograder.judge._framework import load_checked_npz
-    except ImportError:  # pragma: no cover (kept until every part declares its evidence)
-        load_checked_npz = None
-    try:
-        if part is not None and load_checked_npz is not None:
+        if part is not None:
             arrays, refused = load_checked_npz(data, part)
-            if refused and not arrays:
-                return Evidence(failure=f"resultados rechazados: {refused[0]}")
         else:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 if sum(i.file_size for i in archive.infolist()) > limit:
@@ -113,7 +110,7 @@ def read_evidence(path, failure: str | None = None, part: Part | None = None,
                 arrays = {name: npz[name] for name in npz.files}
     except Exception as error:  # noqa: BLE001 (a malformed file is the student's process's doing)
         return Evidence(failure=f"resultados ilegibles ({type(error).__name__})")
-    return Evidence(arrays, failure)
+    return Evidence(arrays, failure, refused)
 
 
 def verdict_outputs(verdict: Verdict) -> list:
