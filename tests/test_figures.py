@@ -65,6 +65,17 @@ def decoded(figure: dict) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
+def same_drawing(a, b) -> bool:
+    """Two panels show the same drawing: under 3 % of pixels differ visibly at the best ±1 px alignment (the two
+    axes sit at different sub-pixel offsets, so anti-aliased edges and resampled rows may move by a pixel)."""
+    import numpy as np
+
+    h, w = a.shape[0] - 2, a.shape[1] - 2
+    best = min((np.abs(a[1:1 + h, 1:1 + w] - b[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]).max(axis=-1) > 40).mean()
+               for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    return best < 0.03
+
+
 def panels(figure: dict) -> tuple[np.ndarray, np.ndarray]:
     """The student's and the reference's panels, cropped from the decoded PNG (same size)."""
     image = decoded(figure)
@@ -88,7 +99,7 @@ def test_the_solution_figures_match_the_reference(part):
         assert mine.std() > 1 and reference.std() > 1  # both panels have something drawn
     if PARTS[part][3]:
         mine, reference = panels(found[0])
-        assert (np.abs(mine - reference).max(axis=-1) > 8).mean() < 0.05, part  # computed as the reference is
+        assert same_drawing(mine, reference), part  # computed as the reference is
 
 
 @pytest.mark.parametrize("part", sorted(PARTS))

@@ -79,20 +79,15 @@ def _images_pair(student: np.ndarray, reference: np.ndarray, columns: int, title
     return fig, axes
 
 
-def _bars_pair(student: np.ndarray, reference: np.ndarray, xlabel: str, ylabel: str, titles: tuple[str, str],
-               errors: tuple | None = None) -> tuple:
+def _bars_pair(student: np.ndarray, reference: np.ndarray, xlabel: str, ylabel: str, titles: tuple[str, str]) -> tuple:
     fig = _figure(5.6, 2.1)
     axes = [fig.add_subplot(1, 2, i + 1) for i in range(2)]
     values = np.concatenate([np.ravel(student), np.ravel(reference)])
-    if errors is not None:
-        values = np.concatenate([values, np.ravel(student) + np.ravel(errors[0]), np.ravel(student) - np.ravel(errors[0]),
-                                 np.ravel(reference) + np.ravel(errors[1]), np.ravel(reference) - np.ravel(errors[1])])
     low, high = float(min(0.0, values.min())), float(max(0.0, values.max()))
     pad = 0.08 * (high - low or 1.0)
-    for i, (ax, data, title, colour) in enumerate(zip(axes, (student, reference), titles, (STUDENT, REFERENCE))):
+    for ax, data, title, colour in zip(axes, (student, reference), titles, (STUDENT, REFERENCE)):
         data = np.ravel(data)
-        ax.bar(np.arange(len(data)), data, color=INK, width=0.7,
-               yerr=None if errors is None else np.ravel(errors[i]), error_kw={"elinewidth": 1, "ecolor": "#333"})
+        ax.bar(np.arange(len(data)), data, color=INK, width=0.7)
         ax.axhline(0.0, color="#333", linewidth=0.6)
         ax.set_ylim(low - pad, high + pad)
         ax.set_title(title, fontsize=8, color=colour, loc="left")
@@ -153,9 +148,10 @@ def sample_images(ev, probe, config) -> list[dict]:
         same = student.shape == reference.shape and np.allclose(student, reference, atol=1e-3)
         alt = ("Dos mosaicos de 8 imágenes de 28×28 píxeles generadas con el decodificador de prueba del juez "
                f"(latent_dim = {k}, semilla 0). Izquierda: las de tu sample_images; derecha: las de la referencia, "
-               "que decodifica z ~ N(0, I). " + ("Son iguales píxel a píxel." if same else
+               "que decodifica z ~ N(0, I). " + ("Son iguales píxel a píxel. " if same else
                                                  "No tienen por qué ser iguales píxel a píxel si usas otro generador "
-                                                 "aleatorio; lo que cuenta es que z siga N(0, I) (figura siguiente)."))
+                                                 "aleatorio; lo que cuenta es que z siga N(0, I) (figura siguiente). ")
+               + ("Sus códigos siguen N(0, I)." if matches else "Sus códigos no siguen N(0, I)."))
         out.append(_encode(fig, axes, alt, "Muestras con el decodificador de prueba: las tuyas y las de la referencia",
                            matches))
     if codes_student is not None:
@@ -232,13 +228,13 @@ def sampling(ev, probe, config) -> list[dict]:
     mean, std = z.mean(axis=0), z.std(axis=0)
     sigma = np.exp(0.5 * _LOG_VAR.astype("float64"))
     matches = bool(np.all(np.abs(mean - _MU) < 0.08 * np.maximum(1.0, sigma)) and np.allclose(std, sigma, rtol=0.06))
-    fig, axes = _bars_pair(mean, _MU.astype("float64"), "dimensión latente", "media ± desviación",
-                           ("tu Sampling: media ± desv. de z", "referencia: μ ± σ"), errors=(std, sigma))
-    alt = (f"Dos diagramas de barras, una por dimensión latente ({len(_MU)}), con la media de z y su desviación "
-           f"típica como barra de error, sobre {len(z)} filas con los mismos μ y log σ². Tu Sampling: medias "
+    fig, axes = _bars_pair(std, sigma, "dimensión latente", "desviación típica de z",
+                           ("tu Sampling: desviación típica de z", "referencia: σ = exp(0.5·log σ²)"))
+    alt = (f"Dos diagramas de barras, una por dimensión latente ({len(_MU)}), con la desviación típica de z sobre "
+           f"{len(z)} filas con los mismos μ y log σ². Tu Sampling: medias "
            f"{_vector(mean)}, desviaciones {_vector(std)}. Referencia: μ = {_vector(_MU)}, σ = exp(0.5·log σ²) = "
            f"{_vector(sigma)}. " + ("Coinciden." if matches else "No coinciden."))
-    return [_encode(fig, axes, alt, "La media y la dispersión de tus z frente a μ y σ", matches)]
+    return [_encode(fig, axes, alt, "La dispersión de tus z frente a σ", matches)]
 
 
 def decoder(ev, probe, config) -> list[dict]:
