@@ -33,6 +33,19 @@ def _figure(width: float, height: float):
     return fig
 
 
+def _axes_pair(fig, left: int, right: int, top: int, bottom: int, gap: int, vertical: bool = False) -> list:
+    """Two axes of the same size at whole-pixel positions (margins in pixels), side by side or one above the other:
+    the same data draws the same pixels in both panels."""
+    width, height = (int(round(v * DPI)) for v in fig.get_size_inches())
+    if vertical:
+        w, h = width - left - right, (height - top - bottom - gap) // 2
+        rects = [(left, bottom + h + gap, w, h), (left, bottom, w, h)]
+    else:
+        w, h = (width - left - right - gap) // 2, height - top - bottom
+        rects = [(left, bottom, w, h), (left + w + gap, bottom, w, h)]
+    return [fig.add_axes([x / width, y / height, w / width, h / height]) for x, y, w, h in rects]
+
+
 def _encode(fig, axes_pair, alt: str, caption: str, matches: bool) -> dict:
     """The figure as a palette PNG (deterministic bytes) with its two panels' pixel boxes."""
     canvas = fig.canvas
@@ -67,21 +80,18 @@ def _mosaic(images: np.ndarray, columns: int) -> np.ndarray:
 def _images_pair(student: np.ndarray, reference: np.ndarray, columns: int, titles: tuple[str, str],
                  vertical: bool) -> tuple:
     fig = _figure(3.6, 1.9) if vertical else _figure(4.2, 1.45)  # about one screen pixel per image pixel
-    grid = (2, 1) if vertical else (1, 2)
-    axes = [fig.add_subplot(*grid, i + 1) for i in range(2)]
+    axes = _axes_pair(fig, 6, 6, 20, 4, 22, vertical=True) if vertical else _axes_pair(fig, 6, 6, 22, 4, 10)
     for ax, images, title, colour in zip(axes, (student, reference), titles, (STUDENT, REFERENCE)):
         ax.imshow(_mosaic(images, columns), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
         ax.set_title(title, fontsize=8, color=colour, loc="left")
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.86 if not vertical else 0.9, bottom=0.03, hspace=0.35,
-                        wspace=0.06)
     return fig, axes
 
 
 def _bars_pair(student: np.ndarray, reference: np.ndarray, xlabel: str, ylabel: str, titles: tuple[str, str]) -> tuple:
     fig = _figure(5.6, 2.1)
-    axes = [fig.add_subplot(1, 2, i + 1) for i in range(2)]
+    axes = _axes_pair(fig, 46, 4, 24, 34, 20)
     values = np.concatenate([np.ravel(student), np.ravel(reference)])
     low, high = float(min(0.0, values.min())), float(max(0.0, values.max()))
     pad = 0.08 * (high - low or 1.0)
@@ -96,14 +106,13 @@ def _bars_pair(student: np.ndarray, reference: np.ndarray, xlabel: str, ylabel: 
         ax.set_xticks(np.arange(len(data)))
         ax.set_xticklabels([str(j) for j in range(len(data))], fontsize=5)
     axes[0].set_ylabel(ylabel, fontsize=7)
-    fig.subplots_adjust(left=0.1, right=0.99, top=0.86, bottom=0.2, wspace=0.12)
     return fig, axes
 
 
 def _histograms_pair(student: np.ndarray, reference: np.ndarray, bins: np.ndarray, xlabel: str,
                      titles: tuple[str, str], curve=None, band: tuple[float, float] | None = None) -> tuple:
     fig = _figure(5.6, 2.0)
-    axes = [fig.add_subplot(1, 2, i + 1) for i in range(2)]
+    axes = _axes_pair(fig, 8, 4, 22, 34, 16)
     counts = [np.histogram(np.clip(np.ravel(d), bins[0], bins[-1]), bins=bins, density=True)[0]
               for d in (student, reference)]
     top = max(float(max(c.max() for c in counts)), float(curve[1].max()) if curve is not None else 0.0) * 1.1 or 1.0
@@ -119,7 +128,6 @@ def _histograms_pair(student: np.ndarray, reference: np.ndarray, bins: np.ndarra
         ax.set_xlabel(xlabel, fontsize=7)
         ax.set_yticks([])
         ax.tick_params(labelsize=6)
-    fig.subplots_adjust(left=0.03, right=0.99, top=0.86, bottom=0.22, wspace=0.08)
     return fig, axes
 
 
