@@ -95,9 +95,12 @@ def test_committed_examples_are_up_to_date(tmp_path):
     ex_mod.write_examples(tmp_path, root=REPO_ROOT)
     ours, theirs = tmp_path / "submitted", REPO_ROOT / "examples" / "submitted"
     assert (tmp_path / "manifest.json").read_text() == (REPO_ROOT / "examples" / "manifest.json").read_text()
-    for path in sorted(ours.rglob("*.ipynb")):
+    for path in sorted(ours.rglob("*")):
         committed = theirs / path.relative_to(ours)
-        assert committed.exists() and filecmp.cmp(path, committed, shallow=False), f"{committed} desactualizado"
+        if path.is_symlink():  # an example's planted link (kind "leaves"): the same link, never followed
+            assert committed.is_symlink() and os.readlink(committed) == os.readlink(path), f"{committed} desactualizado"
+        elif path.is_file():
+            assert committed.exists() and filecmp.cmp(path, committed, shallow=False), f"{committed} desactualizado"
     assert len(list(ours.rglob("*.ipynb"))) == len(list(theirs.rglob("*.ipynb")))
 
 
