@@ -30,7 +30,9 @@ from autograder.authoring.release import leaks, secret_lines
 from autograder.report import CSV_COLUMNS, export_grades, write_report
 from autograder.results import Status, load_results
 
-pytestmark = pytest.mark.slow
+# the module's one batch (every example but one mistake per part, about 50 submissions on 2 workers) is graded in
+# the first test's setup: more than pytest-timeout's 900 s default on a busy 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 ASSIGNMENT = "vae_clase"
 # one canonical mistake per graded part goes through real nbgrader here (all of them are judged in test_judge.py)
