@@ -111,6 +111,7 @@ class Watcher:
         self.check_owner, self.gpu, self.say = check_owner, gpu, say or _say
         self.log = WatchLog()
         self.unreleasable: set[str] = set()  # release failed in this run: not retried every round (restart retries)
+        self.said: set[str] = set()  # owner warnings already printed
 
     # one graded submission ---------------------------------------------------------------------------------------
     def handle(self, student: str, result=None) -> Handled:
@@ -166,8 +167,10 @@ class Watcher:
         a = self.assignment
         before = len(self.log.handled)
         got = ex.collect(self.course, a, self.exchange, check_owner=self.check_owner)
-        for warning in got.owner_warnings:
-            self.say(f"  ⚠ revisar: {warning}")
+        for warning in got.owner_warnings:  # nbgrader repeats them at every collect: said once, for what came in
+            if any(f"submitted by {s} " in warning for s in got.to_grade) and warning not in self.said:
+                self.said.add(warning)
+                self.say(f"  ⚠ revisar: {warning}")
         for student in got.updated:
             self.say(f"  ↻ {student}: entrega más reciente, se califica de nuevo")
         graded = load_results(self.course.results, a)
