@@ -10,6 +10,16 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")
+def chromium_browser():
+    """The session's one headless Chromium (Playwright's sync API runs once per thread): JupyterLab tests and the
+    page checks share it; closed when the session ends."""
+    import pagecheck
+
+    yield pagecheck.shared_browser()
+    pagecheck.close_shared_browser()
+
+
+@pytest.fixture(scope="session")
 def mnist_small():
     """2,000 real MNIST training images `(2000, 28, 28, 1)` float32 in [0, 1] and their labels."""
     from vae_lib import load_dataset

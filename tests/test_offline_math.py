@@ -213,7 +213,11 @@ def test_chromium_typesets_the_math_offline(tmp_path, page):
     });
     </script>"""
     probe_path = tmp_path / "probe.html"
-    probe_path.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    # The page forbids every script (its Content-Security-Policy); the probe's copy alone drops that meta tag.
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy"[^>]*>', page)
+    assert csp and "default-src &#x27;none&#x27;" in csp.group(0)
+    probe_page = page.replace(csp.group(0), "").replace("</body>", probe + "</body>")
+    probe_path.write_text(probe_page, encoding="utf-8")
     args = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--host-resolver-rules=MAP * ~NOTFOUND",  # no network: every host name fails to resolve

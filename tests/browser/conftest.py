@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from labdriver import CHROMIUM, CHROMIUM_ARGS, LabServer, StudentLab, missing_requirements
+from labdriver import LabServer, StudentLab, missing_requirements
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = REPO_ROOT / "test-output" / "browser"
@@ -73,13 +73,8 @@ def lab_server(lab_root):
 
 
 @pytest.fixture(scope="session")
-def chromium(lab_root):  # lab_root first: it fails with what to install when something is missing
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def chromium(lab_root, chromium_browser):  # lab_root first: it fails with what to install when something is missing
+    return chromium_browser
 
 
 @pytest.fixture

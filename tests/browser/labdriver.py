@@ -20,11 +20,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHROMIUM = Path(os.environ.get("VAEKIT_CHROMIUM", "/usr/bin/chromium"))  # Debian's package (`make browser`)
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
+from pagecheck import CHROMIUM  # Debian's package (`make browser`)
+
 VENV_BIN = Path(sys.executable).parent
 
 
