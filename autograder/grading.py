@@ -25,7 +25,6 @@ import logging
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -282,14 +281,32 @@ class WorkerCourse:
             path = self.root / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        env = {**os.environ, "VAEKIT_COURSE_ROOT": str(self.root)}
-        env.pop("VAEKIT_DB_URL", None)  # the scratch course has its own SQLite gradebook
-        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-        proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", bundle.assignment, "--force"],
-                              cwd=self.root, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise VaekitError(f"el trabajador no pudo preparar la tarea {bundle.assignment}: "
-                              f"{(proc.stdout + proc.stderr)[-1500:]}")
+        self._generate()
+
+    def _generate(self) -> None:
+        """nbgrader's ``generate_assignment``, run in this worker process (its imports are already paid for): the
+        scratch release and the scratch gradebook's notebooks and grade cells."""
+        from nbgrader.converters import GenerateAssignment
+        from nbgrader.coursedir import CourseDirectory
+
+        from autograder.settings import load_config
+
+        bin_dir = str(Path(sys.executable).parent)  # a new gradebook runs `alembic heads` from PATH
+        if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        config = load_config(self.root)
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}"  # the scratch course's own
+        config.CourseDirectory.assignment_id = self.assignment
+        config.GenerateAssignment.force = True
+        stream = io.StringIO()
+        converter = GenerateAssignment(coursedir=CourseDirectory(config=config), config=config)
+        converter.log.addHandler(logging.StreamHandler(stream))
+        try:
+            converter.start()
+        except Exception as error:  # nbgrader raises NbGraderException and friends; its log says why
+            raise VaekitError(f"el trabajador no pudo preparar la tarea {self.assignment}: "
+                              f"{(stream.getvalue() + str(error))[-1500:]}") from None
 
     @classmethod
     def of(cls, bundle: CourseBundle) -> "WorkerCourse":

@@ -6,8 +6,9 @@ correct one and canonical mistakes):
 3. ``vaekit grade`` on a Dask LocalCluster of 1 worker, with the sandbox and with ``--no-sandbox``, alternated
    (A B A B … when ``--repeats`` > 1) for the sandbox's overhead;
 4. ``vaekit grade`` with 2 workers: speed-up over the serial baseline (target >= 1.8x on 2 cores);
-5. CPU-seconds per submission (every descendant process: workers and kernels), and a PROJECTION of 1,000
-   submissions on 1, 8 and 64 workers from the measured per-worker rate (linear: it ignores the scheduler and
+5. CPU-seconds per submission (every descendant process: workers and kernels) against the CPU-seconds of
+   ``import tensorflow, keras`` in a fresh process (the floor: every sandboxed kernel pays it once), and a
+   PROJECTION of 1,000 submissions on 1, 16 and 64 workers from the measured per-worker rate (linear: it ignores the scheduler and
    the gradebook writes, which are milliseconds per submission).
 
     python benchmarks/grading_speed.py [--n 6] [--assignment vae_tarea] [--repeats 1] [--json out.json]
@@ -85,6 +86,21 @@ def measure(fn) -> tuple[float, float, object]:
     return time.monotonic() - start, cpu.seconds, out
 
 
+def tf_import_cpu_s(repeats: int = 3) -> float:
+    """Median CPU-seconds (user + system) of ``python -c "import tensorflow, keras"`` in a fresh process."""
+    import resource
+    import subprocess
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    samples = []
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", "import tensorflow, keras"], env=env, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        samples.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return sorted(samples)[len(samples) // 2]
+
+
 def scores(course, assignment, students) -> dict[str, float]:
     with course.gradebook() as gb:
         return {s: round(float(gb.find_submission(assignment, s).score), 3) for s in students}
@@ -158,7 +174,10 @@ def run(n: int, assignment: str, repeats: int) -> dict:
                               == with_sandbox[0][2] == without[0][2])
         out["judge_cost_over_plain_execution"] = round(serial / plain - 1.0, 3)
         rate = k / one_wall  # submissions per second of one worker
-        out["projection_1000_submissions_minutes"] = {w: round(1000 / (rate * w) / 60, 1) for w in (1, 8, 64)}
+        out["projection_1000_submissions_minutes"] = {w: round(1000 / (rate * w) / 60, 1) for w in (1, 16, 64)}
+        out["tf_import_cpu_s"] = round(tf_import_cpu_s(), 2)
+        out["cpu_s_per_submission_over_tf_import"] = round(
+            out["vaekit_1_worker_cpu_s_per_submission"] / out["tf_import_cpu_s"], 2)
         out["previous_session"] = PREVIOUS
     return out
 
@@ -186,6 +205,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{PREVIOUS['cpu_s_per_submission']} s; objetivo: la mitad)")
     print(f"  aceleración de 2 trabajadores sobre nbgrader en serie: {r['speedup_2_workers_over_serial_nbgrader']:.2f}x "
           "(objetivo >= 1.8x)")
+    print(f"  CPU de `import tensorflow, keras` en un proceso nuevo: {r['tf_import_cpu_s']:.1f} s; una entrega "
+          f"cuesta {r['cpu_s_per_submission_over_tf_import']:.2f}x eso (objetivo <= 2x)")
     print(f"  mismas notas en todos los modos: {r['same_scores']}")
     print("  dónde va el tiempo de una entrega (2 trabajadores, medias):",
           ", ".join(f"{k} {v}" for k, v in r["seconds_breakdown_per_submission"].items()))

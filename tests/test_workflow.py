@@ -198,6 +198,24 @@ def test_regrading_gives_identical_scores(graded):
     assert again[0].verdicts == results["kl_sign_flipped"].verdicts
 
 
+RECORDED_SCORES = REPO_ROOT / "tests" / "recorded_scores.json"  # rewritten with VAEKIT_RECORD_SCORES=1
+
+
+def test_every_example_keeps_its_recorded_scores(graded):
+    """Changes to the grading path (issue 21's cost cuts) change no score: each example's status, total and every
+    grade cell's score equal the ones recorded in tests/recorded_scores.json (rounded to 1e-6)."""
+    course, results, chosen = graded
+    now = {r.student: {"status": r.status.value, "score": round(r.score, 6),
+                       "grades": {g: [round(v, 6) for v in pair] for g, pair in sorted(r.grades.items())}}
+           for r in results.values()}
+    if os.environ.get("VAEKIT_RECORD_SCORES") == "1":
+        RECORDED_SCORES.write_text(json.dumps(now, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    recorded = json.loads(RECORDED_SCORES.read_text(encoding="utf-8"))
+    assert sorted(now) == sorted(recorded)
+    changed = {s: (recorded[s], now[s]) for s in now if now[s] != recorded[s]}
+    assert not changed, changed
+
+
 def test_feedback_shows_diagnoses_and_images_never_hidden_tests(graded):
     course, results, chosen = graded
     pages = generate_feedback(course, ASSIGNMENT)
