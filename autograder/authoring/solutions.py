@@ -1,9 +1,10 @@
-"""Execute the source (solution) notebooks in full student mode into ``solutions/<A>/<A>.ipynb``.
+"""Execute a course's source (solution) notebooks in full student mode into its ``solutions/<A>/<A>.ipynb``.
 
-    python -m autograder.authoring.solutions [vae_clase|vae_tarea ...] [--quick] [--reuse-weights] [--out DIR]
-    vaekit solutions ...                 (the same arguments; ``make solutions``)
+    python -m autograder.authoring.solutions [A ...] [--course DIR] [--quick] [--reuse-weights] [--out DIR]
+    vaekit [--course DIR] solutions ...  (the same arguments; ``make solutions`` in the repository's course)
 
-The run happens in ``solutions/<A>/`` (``--out DIR``: ``DIR/<A>/``) (so the homework's ``vae_tarea.weights.h5`` lands there) with
+The course is the one given (``--course``, default the current folder), never the package's own checkout. The run
+happens in the course's ``solutions/<A>/`` (``--out DIR``: ``DIR/<A>/``) (so the homework's ``vae_tarea.weights.h5`` lands there) with
 ``NBGRADER_EXECUTION`` unset: the full training (30 epochs). ``--quick`` sets ``VAEKIT_QUICK=1`` (seconds, for
 trying the pipeline). Figures of cells tagged with metadata ``vaekit_figure`` are also written as PNG beside the
 notebook: ``<name>.png``, ``<name>_2.png``, …
@@ -24,6 +25,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from autograder.errors import VaekitError
 from autograder.notebooks import ASSIGNMENTS, REPO_ROOT, read, source_path, write
 
 
@@ -63,24 +65,19 @@ def execute(assignment: str, quick: bool = False, reuse_weights: bool = False, r
     if reuse_weights:
         copy_committed_weights(assignment, folder, root)
     nb = read(source_path(assignment, root))
-    env_backup = dict(os.environ)
-    os.environ.pop("NBGRADER_EXECUTION", None)
-    os.environ.pop("VAEKIT_REUSE_WEIGHTS", None)
+    # The kernel's environment (nbclient passes it to the kernel): full mode unless asked, the inline backend so
+    # figures land in the notebook, never nbgrader's grading flag.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NBGRADER_EXECUTION", "VAEKIT_REUSE_WEIGHTS", "VAEKIT_QUICK", "MPLBACKEND")}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if reuse_weights:
-        os.environ["VAEKIT_REUSE_WEIGHTS"] = "1"
-    os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend, so figures land in the notebook
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env["VAEKIT_REUSE_WEIGHTS"] = "1"
     if quick:
-        os.environ["VAEKIT_QUICK"] = "1"
-    else:
-        os.environ.pop("VAEKIT_QUICK", None)
-    try:
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
-        print(f"{assignment}: executed in {time.perf_counter() - start:.0f} s", flush=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(env_backup)
+        env["VAEKIT_QUICK"] = "1"
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=None, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute(env=env)
+    print(f"{assignment}: executed in {time.perf_counter() - start:.0f} s", flush=True)
     path = write(nb, folder / f"{assignment}.ipynb")
     for png in save_figures(nb, folder):
         print("  figure:", png)
@@ -103,8 +100,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--reuse-weights", action="store_true",
                         help="VAEKIT_REUSE_WEIGHTS=1: la tarea carga solutions/vae_tarea/vae_tarea.weights.h5 "
                              "en vez de entrenar 30 épocas")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "solutions", metavar="DIR",
-                        help="carpeta de salida: DIR/<tarea>/<tarea>.ipynb y sus figuras (por defecto solutions/)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="carpeta de salida: DIR/<tarea>/<tarea>.ipynb y sus figuras (por defecto, solutions/ "
+                             "del curso)")
     return parser
 
 
@@ -120,13 +118,19 @@ def run(assignments=None, quick: bool = False, reuse_weights: bool = False, out:
 
 
 def run_args(args: argparse.Namespace) -> list[Path]:
-    """``run`` with a namespace parsed by ``add_arguments``."""
-    return run(args.assignments, quick=args.quick, reuse_weights=args.reuse_weights, out=args.out)
+    """``run`` with a namespace parsed by ``add_arguments``, on the course ``args.course`` (``vaekit --course``;
+    default: the current folder): its ``source/`` is executed into its ``solutions/`` (or ``--out``)."""
+    root = Path(getattr(args, "course", None) or Path.cwd()).resolve()
+    if not (root / "source").is_dir():
+        raise VaekitError(f"{root} no es un curso (falta source/): ejecuta la orden en la carpeta del curso o "
+                          "indícala con --course CARPETA")
+    return run(args.assignments, quick=args.quick, reuse_weights=args.reuse_weights, out=args.out, root=root)
 
 
 def main(argv=None) -> int:
     parser = add_arguments(argparse.ArgumentParser(prog="python -m autograder.authoring.solutions",
                                                    description=__doc__.splitlines()[0]))
+    parser.add_argument("--course", type=Path, default=Path.cwd(), help="raíz del curso (por defecto, esta carpeta)")
     run_args(parser.parse_args(argv))
     return 0
 
