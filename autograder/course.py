@@ -119,7 +119,7 @@ class Course:
         proc = subprocess.run([*NBGRADER, *args], cwd=self.root, env=self.env(env), text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if check and proc.returncode != 0:
-            raise RuntimeError(f"nbgrader {' '.join(args)} falló (código {proc.returncode}):\n{proc.stdout[-4000:]}")
+            raise VaekitError(f"nbgrader {' '.join(args)} falló (código {proc.returncode}):\n{proc.stdout[-4000:]}")
         return proc
 
 

@@ -277,7 +277,7 @@ class StudentFolder:
         proc = subprocess.run(cmd, cwd=self.folder, env=full_env, text=True, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT)
         if check and proc.returncode != 0:
-            raise RuntimeError(f"nbgrader {' '.join(args)} (alumno, {self.folder}) falló ({proc.returncode}):\n"
+            raise VaekitError(f"nbgrader {' '.join(args)} (alumno, {self.folder}) falló ({proc.returncode}):\n"
                                f"{proc.stdout[-4000:]}")
         return proc
 

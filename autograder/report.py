@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import Course
+from autograder.errors import VaekitError
 
 CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
                "raw_score", "late_submission_penalty", "score", "max_score"]
@@ -18,7 +19,7 @@ def export_grades(course: Course, path: Path | None = None) -> Path:
     with open(path, newline="", encoding="utf-8") as f:
         header = next(csv.reader(f))
     if header != CSV_COLUMNS:
-        raise RuntimeError(f"Columnas inesperadas en {path}: {header}")
+        raise VaekitError(f"Columnas inesperadas en {path}: {header}")
     return path
 
 
