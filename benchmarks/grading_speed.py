@@ -208,8 +208,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  CPU de `import tensorflow, keras` en un proceso nuevo: {r['tf_import_cpu_s']:.1f} s; una entrega "
           f"cuesta {r['cpu_s_per_submission_over_tf_import']:.2f}x eso (objetivo <= 2x)")
     print(f"  mismas notas en todos los modos: {r['same_scores']}")
-    print("  dónde va el tiempo de una entrega (2 trabajadores, medias):",
-          ", ".join(f"{k} {v}" for k, v in r["seconds_breakdown_per_submission"].items()))
+    print("  dónde va el tiempo de una entrega (2 trabajadores, medias, s; de mayor a menor):")
+    for k, v in sorted(r["seconds_breakdown_per_submission"].items(), key=lambda kv: -kv[1]):
+        if v >= 0.1:
+            print(f"    {k:34s} {v:5.1f}")
     print("  PROYECCIÓN (lineal, desde el ritmo medido de 1 trabajador) para 1000 entregas:")
     print("    | trabajadores | minutos |\n    | ---: | ---: |")
     for w, minutes in r["projection_1000_submissions_minutes"].items():
