@@ -144,8 +144,8 @@ def test_parse_solutions():
     a = parse("solutions", "vae_clase", "--quick", "--reuse-weights", "--out", "otra")
     assert (a.assignments, a.quick, a.reuse_weights, a.out) == (["vae_clase"], True, True, Path("otra"))
     d = parse("solutions")
-    assert (d.assignments, d.quick, d.reuse_weights, d.out) == (["vae_clase", "vae_tarea"], False, False,
-                                                                REPO_ROOT / "solutions")
+    # --out unset: run_args writes into the course's own solutions/ (the course is known only then).
+    assert (d.assignments, d.quick, d.reuse_weights, d.out) == (["vae_clase", "vae_tarea"], False, False, None)
 
 
 def test_parse_rejects_unknown_assignment(capsys):
