@@ -1,10 +1,12 @@
 """The judge: evidence in, verdict out, in vaekit's own process (never in the student's kernel).
 
 For each graded part (one module each: ``sampling``, ``kl``, ``encoder``, ``decoder``, ``train_step``,
-``generation``, ``interpolation``) the judge makes a seeded probe, ``SandboxedExecute`` runs the matching collector
+``generation``, ``interpolation``; the conditional VAE's ``cond_encoder``, ``cond_decoder``, ``cvae_train_step``,
+``sample_class``) the judge makes a seeded probe, ``SandboxedExecute`` runs the matching collector
 of ``kernel_side`` inside the sandboxed kernel right after the part's grade cell, and the part's sub-checks judge
 the returned arrays against ``vae_lib``. Grade cells are matched by their nbgrader ``grade_id`` (``GRADE_CELLS``);
-what each assignment's notebook sets up (data set, latent size, convolutional encoder) is in ``ASSIGNMENTS``.
+what each assignment's notebook sets up (data set, latent size, convolutional encoder) and which grade cells it
+has are in ``ASSIGNMENTS``, the one table of assignments.
 """
 from __future__ import annotations
 
@@ -15,7 +17,19 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder.judge import decoder, encoder, generation, interpolation, kl, sampling, train_step
+from autograder.judge import (
+    cond_decoder,
+    cond_encoder,
+    cvae_train_step,
+    decoder,
+    encoder,
+    generation,
+    interpolation,
+    kl,
+    sample_class,
+    sampling,
+    train_step,
+)
 from autograder.judge._framework import Evidence, Part, Verdict, clip_text, load_checked_npz
 
 KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
@@ -30,10 +44,20 @@ GRADE_CELLS: dict[str, Part] = {
     "test_vae_model": train_step.PART,
     "test_sample_images": generation.PART,
     "test_interpolate": interpolation.PART,
+    "test_cond_encoder": cond_encoder.PART,
+    "test_cond_decoder": cond_decoder.PART,
+    "test_cvae_model": cvae_train_step.PART,
+    "test_sample_class": sample_class.PART,
 }
+_VAE_PARTS = ("test_sampling", "test_kl_divergence", "test_encoder", "test_decoder", "test_vae_model",
+              "test_sample_images", "test_interpolate")
+# One row per assignment: what its notebook sets up (the probes follow it) and the grade cells the judge grades.
 ASSIGNMENTS: dict[str, dict] = {
-    "vae_clase": {"dataset": "mnist", "latent_dim": 10, "convolutional": False},
-    "vae_tarea": {"dataset": "fashion_mnist", "latent_dim": 10, "convolutional": True},
+    "vae_clase": {"dataset": "mnist", "latent_dim": 10, "convolutional": False, "grade_ids": _VAE_PARTS},
+    "vae_tarea": {"dataset": "fashion_mnist", "latent_dim": 10, "convolutional": True, "grade_ids": _VAE_PARTS},
+    "vae_condicional": {"dataset": "fashion_mnist", "latent_dim": 8, "convolutional": False, "num_classes": 10,
+                        "grade_ids": ("test_cond_encoder", "test_cond_decoder", "test_cvae_model",
+                                      "test_sample_class")},
 }
 WEIGHTS_SUFFIX = ".weights.h5"
 
@@ -42,13 +66,13 @@ __all__ = ["GRADE_CELLS", "ASSIGNMENTS", "Evidence", "Verdict", "parts_for", "co
 
 
 def parts_for(assignment: str | None) -> dict[str, Part]:
-    """The judged grade cells of ``assignment`` (every known grade id; a cell the notebook lacks is ignored)."""
-    return GRADE_CELLS if assignment in ASSIGNMENTS else {}
+    """The judged grade cells of ``assignment`` (its row's grade ids; a cell the notebook lacks is ignored)."""
+    return {gid: GRADE_CELLS[gid] for gid in ASSIGNMENTS.get(assignment, {}).get("grade_ids", ())}
 
 
 def config_for(assignment: str | None, folder) -> dict:
     """The assignment's settings, plus ``trained``: "full" when the submission holds saved weights, else "short"."""
-    config = dict(ASSIGNMENTS.get(assignment, {}))
+    config = {k: v for k, v in ASSIGNMENTS.get(assignment, {}).items() if k != "grade_ids"}
     config["trained"] = "full" if any(Path(folder).glob(f"*{WEIGHTS_SUFFIX}")) else "short"
     return config
 

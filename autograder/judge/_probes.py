@@ -48,3 +48,34 @@ class LinearEncoder:
 
     def z_mean(self, x) -> np.ndarray:
         return np.asarray(x, "float64").reshape(len(x), -1) @ self.A
+
+
+class LinearCondDecoder(LinearDecoder):
+    """[z, y] → sigmoid(z·W + y·V + b): a LinearDecoder whose logits also take the one-hot label y through V."""
+
+    def __init__(self, latent_dim: int, classes: int, seed: int):
+        super().__init__(latent_dim, seed)
+        rng = np.random.default_rng(seed + 1)
+        self.V = (rng.normal(0.0, 1.0, (classes, PIXELS))).astype("float32")
+
+    def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        return {**super().arrays(prefix), f"V{prefix}": self.V}
+
+    @classmethod
+    def from_arrays(cls, probe: dict, prefix: str = "") -> "LinearCondDecoder":
+        d = cls.__new__(cls)
+        d.W, d.V, d.b = probe["W" + prefix], probe["V" + prefix], probe["b" + prefix]
+        return d
+
+    def recover(self, images):
+        """(codes (n, latent_dim), label weights (n, classes), relative residual per image): least squares of
+        logit(images) − b on [W; V]; a decoder output with a one-hot label gives that one-hot row, residual ≈ 0."""
+        images = np.asarray(images, "float64")
+        p = np.clip(images.reshape(len(images), -1), 1e-7, 1 - 1e-7)
+        target = np.log(p / (1 - p)) - self.b
+        basis = np.concatenate([self.W, self.V]).astype("float64")
+        coef, *_ = np.linalg.lstsq(basis.T, target.T, rcond=None)
+        coef = coef.T
+        residual = np.linalg.norm(coef @ basis - target, axis=1) / np.maximum(np.linalg.norm(target, axis=1), 1e-9)
+        k = self.W.shape[0]
+        return coef[:, :k], coef[:, k:], residual

@@ -22,20 +22,22 @@ def make_probe(config: dict) -> dict:
             "z_other": np.tile(rng.normal(0.0, 1.0, (2, k + 3)), (2, 1)).astype("float32")}  # codes a, b, a, b
 
 
-def subchecks(ev, probe, config) -> list[SubCheck]:
+def subchecks(ev, probe, config, builder: str = "build_decoder", transposed_layers: bool = True) -> list[SubCheck]:
+    """The decoder's sub-checks; ``builder`` names the student's function in the diagnoses; ``transposed_layers``:
+    whether Conv2DTranspose is required (the homework's)."""
     def is_model():
         if not bool(ev["is_model"]):
-            return "build_decoder no devuelve un keras.Model"
+            return f"{builder} no devuelve un keras.Model"
         if "images" not in ev:  # a flag alone is not evidence: the model must also have run on the judge's codes
-            return f"el modelo de build_decoder no se pudo llamar con códigos z ({ev.error('images')})"
+            return f"el modelo de {builder} no se pudo llamar con códigos z ({ev.error('images')})"
 
     def output_shape():
         shape = floats(ev["images"]).shape
         if shape != (16, 28, 28, 1):
             return f"la salida tiene forma {shape}; debe ser (batch, 28, 28, 1)"
         if "other_latent_images" not in ev or floats(ev["other_latent_images"]).shape != (4, 28, 28, 1):
-            return (f"build_decoder ignora su argumento latent_dim (¿un tamaño latente fijo en keras.Input?): "
-                    f"build_decoder({probe['z_other'].shape[1]}) no decodifica códigos de ese tamaño"
+            return (f"{builder} ignora su argumento latent_dim (¿un tamaño latente fijo en keras.Input?): "
+                    f"{builder}({probe['z_other'].shape[1]}) no decodifica códigos de ese tamaño"
                     + (f" ({ev.error('other_latent_images')})" if "other_latent_images" not in ev else ""))
         # the other size's images behave like the main ones: a function of the code (codes a, b, a, b), and not
         # constant when the main decoder's images are not
@@ -43,8 +45,8 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         varies = not np.allclose(main, main[:1], atol=1e-5)
         if not (np.allclose(other[:2], other[2:], rtol=1e-3, atol=1e-4)
                 and (not varies or not np.allclose(other[0], other[1], atol=1e-5))):
-            return (f"las imágenes de build_decoder({probe['z_other'].shape[1]}) no dependen de z como las de "
-                    "build_decoder(latent_dim): el mismo código debe dar la misma imagen, y códigos distintos otras")
+            return (f"las imágenes de {builder}({probe['z_other'].shape[1]}) no dependen de z como las de "
+                    f"{builder}(latent_dim): el mismo código debe dar la misma imagen, y códigos distintos otras")
 
     def output_range():
         images = np.concatenate([floats(ev[key]).ravel() for key in ("images", "images_far")])
@@ -76,14 +78,16 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         if not classes & TRANSPOSED:
             return "el decodificador debe usar convoluciones transpuestas (Conv2DTranspose), simétrico al codificador"
 
-    return [
-        SubCheck("es un keras.Model", 1, is_model, "build_decoder falla al construir el modelo"),
+    checks = [
+        SubCheck("es un keras.Model", 1, is_model, f"{builder} falla al construir el modelo"),
         SubCheck("salida (batch, 28, 28, 1) para cualquier latent_dim", 1, output_shape,
                  "la forma de la salida no es correcta"),
         SubCheck("salida en [0, 1] (sigmoid)", 1, output_range, "la salida no está en [0, 1]"),
         SubCheck("la salida depende de z y de cada píxel", 1, informative, "la salida no es una imagen"),
-        SubCheck("usa Conv2DTranspose", 1, transposed, "no hay Conv2DTranspose"),
     ]
+    if transposed_layers:
+        checks.append(SubCheck("usa Conv2DTranspose", 1, transposed, "no hay Conv2DTranspose"))
+    return checks
 
 
 EVIDENCE = {"is_model": scalar(FLAG), "images": array(16, 28, 28, 1), "images_far": array(16, 28, 28, 1),

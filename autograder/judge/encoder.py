@@ -27,7 +27,9 @@ def make_probe(config: dict) -> dict:
     x = data.images(config["dataset"], "test", 100, 64)
     latent = config["latent_dim"]
     eps = np.random.default_rng(3157).normal(0.0, 1.0, (8 * _REPEATS, latent + 2)).astype("float32")
-    return {"latent_dim": np.array(latent), "x": x, "x_repeated": np.repeat(x[:8], _REPEATS, axis=0), "eps": eps}
+    path_w = np.random.default_rng(3158).normal(0.0, 1.0, (8, latent)).astype("float32")
+    return {"latent_dim": np.array(latent), "x": x, "x_repeated": np.repeat(x[:8], _REPEATS, axis=0), "eps": eps,
+            "path_w": path_w}
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -62,15 +64,37 @@ def _gaussian_tails(values: np.ndarray) -> bool:
     return abs(tail - 0.0455) < 6.0 * np.sqrt(0.0455 * 0.9545 / values.size)
 
 
-def subchecks(ev, probe, config) -> list[SubCheck]:
+def gradient_path(ev) -> str | None:
+    """None when z carries gradient to both heads as z = μ + exp(½·log σ²)·ε does: on 8 images,
+    ∇x Σ w·z = ∇x Σ w·μ + ∇x Σ stop(½·w·(z − μ))·log σ² (evidence ``path_z``, ``path_mean``, ``path_var``,
+    (8, 28, 28, 1) each, relative error ≤ 1e-3); else which head's path is cut."""
+    g_z, g_mean, g_var = (floats(ev[k]).ravel() for k in ("path_z", "path_mean", "path_var"))
+    if not (g_z.shape == g_mean.shape == g_var.shape) or not np.all(np.isfinite(np.concatenate([g_z, g_mean, g_var]))):
+        return "no se pudo medir el gradiente de z respecto a la imagen"
+    scale = max(float(np.linalg.norm(g_mean + g_var)), 1e-12)
+
+    def matches(target):
+        return float(np.linalg.norm(g_z - target)) <= 1e-3 * max(scale, float(np.linalg.norm(target)))
+
+    if matches(g_mean + g_var):
+        return None
+    cut = ("el gradiente no llega a z_mean ni a z_log_var" if matches(0 * g_z) else
+           "el gradiente no llega a z_log_var" if matches(g_mean) else
+           "el gradiente no llega a z_mean" if matches(g_var) else "el gradiente de z no es el de μ + σ·ε")
+    return (f"z tiene el valor correcto pero {cut} a través de z (¿stop_gradient, NumPy o una constante dentro "
+            "del codificador?): el truco de reparametrización existe para que ∂z/∂μ = 1 y ∂z/∂log σ² = ½σε")
+
+
+def subchecks(ev, probe, config, builder: str = "build_encoder") -> list[SubCheck]:
+    """The encoder's sub-checks; ``builder`` names the student's function in the diagnoses."""
     latent = int(probe["latent_dim"])
     n = len(probe["x"])
 
     def is_model():
         if not bool(ev["is_model"]):
-            return "build_encoder no devuelve un keras.Model"
+            return f"{builder} no devuelve un keras.Model"
         if "z_mean" not in ev:  # a flag alone is not evidence: the model must also have run on the judge's images
-            return f"el modelo de build_encoder no se pudo llamar con imágenes ({ev.error('z_mean')})"
+            return f"el modelo de {builder} no se pudo llamar con imágenes ({ev.error('z_mean')})"
 
     def outputs():
         if int(ev["n_outputs"]) != 3:
@@ -80,7 +104,7 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
             return f"formas de [z_mean, z_log_var, z] = {shapes}; deben ser (batch, latent_dim) = {(n, latent)}"
         other = floats(ev["other_latent_z_mean"])  # build_encoder(latent_dim + 2) on images 0-3, then 0-3 again
         if other.shape != (8, latent + 2):
-            return "build_encoder ignora su argumento latent_dim (¿un tamaño latente fijo?)"
+            return f"{builder} ignora su argumento latent_dim (¿un tamaño latente fijo?)"
         return _not_a_function_of_the_image(ev, other)
 
     def sampled():
@@ -96,7 +120,7 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
                 return close(z, target, rtol=1e-4, atol=1e-4)
 
         if exactly(z_mean + np.exp(0.5 * z_log_var) * eps):
-            return None
+            return gradient_path(ev)
         if exactly(z_log_var + np.exp(0.5 * z_mean) * eps):
             return "pasas (z_log_var, z_mean) en orden inverso a Sampling: debe ser Sampling((z_mean, z_log_var))"
         if exactly(z_mean + np.exp(z_log_var) * eps):
@@ -118,7 +142,7 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
             if not _gaussian_tails(residual):
                 return ("z lleva un ruido propio con media 0 y desviación 1 pero no gaussiano: z = z_mean + "
                         "exp(0.5·z_log_var)·ε con ε ~ N(0, 1) (usa la capa Sampling)")
-            return None
+            return gradient_path(ev)
         swapped = (z - z_log_var) / np.exp(0.5 * z_mean)
         if abs(swapped.mean()) < 0.15 and abs(swapped.std() - 1.0) < 0.15:
             return "pasas (z_log_var, z_mean) en orden inverso a Sampling: debe ser Sampling((z_mean, z_log_var))"
@@ -151,10 +175,11 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
 
     architecture = 0.5 if config.get("convolutional") else 1.0  # one unit shared with "convolucional"
     checks = [
-        SubCheck("es un keras.Model", architecture, is_model, "build_encoder falla al construir el modelo"),
+        SubCheck("es un keras.Model", architecture, is_model, f"{builder} falla al construir el modelo"),
         SubCheck("salidas [z_mean, z_log_var, z] con forma (batch, latent_dim)", 2, outputs,
                  "las salidas del codificador no son correctas"),
-        SubCheck("z = z_mean + exp(0.5·z_log_var)·ε (Sampling sobre sus dos salidas)", 2, sampled,
+        SubCheck("z = z_mean + exp(0.5·z_log_var)·ε (Sampling sobre sus dos salidas, con gradiente a ambas)", 2,
+                 sampled,
                  "z no se muestrea de q(z|x)"),
         SubCheck("z_mean y z_log_var: dos cabezas lineales distintas", 1, heads,
                  "las cabezas z_mean / z_log_var no son correctas"),
@@ -170,5 +195,6 @@ EVIDENCE = {"is_model": scalar(FLAG), "n_outputs": scalar(), "layers": text(500)
                for k in ("z_mean", "z_log_var", "z", "big_z_mean", "big_z_log_var")},
             **{k: array(8 * _REPEATS, LATENT_MAX, at_most=8 * _REPEATS * _PIXELS)
                for k in ("rep_z_mean", "rep_z_log_var", "rep_z")},
-            "other_latent_z_mean": array(8, LATENT_MAX, at_most=8 * _PIXELS)}
+            "other_latent_z_mean": array(8, LATENT_MAX, at_most=8 * _PIXELS),
+            **{k: array(8, 28, 28, 1) for k in ("path_z", "path_mean", "path_var")}}
 PART = Part("encoder", "build_encoder", make_probe, subchecks, evidence=EVIDENCE)

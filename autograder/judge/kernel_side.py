@@ -73,6 +73,40 @@ def linear_encoder(A, B, b_lv, eps=None, seed=0):
     return model, (mean_layer, log_var_layer)
 
 
+def linear_cond_encoder(A, B, b_lv, C, D, eps=None, seed=0):
+    """[x, y] -> [z_mean = flat(x)·A + y·C, z_log_var = flat(x)·B + y·D + b_lv, z] (y one-hot (batch, classes))."""
+    import keras
+
+    x = keras.Input(shape=(28, 28, 1))
+    y = keras.Input(shape=(C.shape[0],))
+    h = keras.layers.Concatenate()([keras.layers.Flatten()(x), y])
+    mean_layer = keras.layers.Dense(A.shape[1], use_bias=False, name="probe_z_mean")
+    log_var_layer = keras.layers.Dense(A.shape[1], name="probe_z_log_var")
+    z_mean, z_log_var = mean_layer(h), log_var_layer(h)
+    z = _noise_layer_class()(eps=eps, seed=seed)([z_mean, z_log_var])
+    model = keras.Model([x, y], [z_mean, z_log_var, z], name="probe_cond_encoder")
+    mean_layer.set_weights([np.concatenate([A, C])])
+    log_var_layer.set_weights([np.concatenate([B, D]), b_lv])
+    return model, (mean_layer, log_var_layer)
+
+
+def linear_cond_decoder(W, V, b):
+    """[z, y] -> sigmoid(z·W + y·V + b) reshaped to (batch, 28, 28, 1)."""
+    import keras
+
+    z = keras.Input(shape=(W.shape[0],))
+    y = keras.Input(shape=(V.shape[0],))
+    dense = keras.layers.Dense(W.shape[1], activation="sigmoid", name="probe_pixels")
+    out = keras.layers.Reshape((28, 28, 1))(dense(keras.layers.Concatenate()([z, y])))
+    model = keras.Model([z, y], out, name="probe_cond_decoder")
+    dense.set_weights([np.concatenate([W, V]), b])
+    return model
+
+
+def one_hot(labels, classes):
+    return np.eye(int(classes), dtype="float32")[np.asarray(labels, "int64")]
+
+
 def reference_sampling_class(eps=None):
     """The reparameterisation layer swapped in for ``Sampling`` while another part is measured, with the judge's
     fixed noise ``eps`` (so the judge knows the z it must produce, and a train step that samples z itself sees the
@@ -211,29 +245,86 @@ def collect_kl(ns, probe, record):
 
 
 def collect_encoder(ns, probe, record):
-    import keras
-
     build_encoder = student_object(ns, "build_encoder")
-    latent = int(probe["latent_dim"])
-    x, x_rep = as_tensor(probe["x"]), as_tensor(probe["x_repeated"])
     with swapped(ns, Sampling=reference_sampling_class(probe["eps"])):
-        model = build_encoder(latent)
-        record("is_model", lambda: np.array(isinstance(model, keras.Model)))
-        out = model(x)
-        record("n_outputs", lambda: np.array(len(out) if isinstance(out, (list, tuple)) else 1))
-        for i, name in enumerate(("z_mean", "z_log_var", "z")):
-            record(name, lambda i=i: out[i])
-        rep = model(x_rep)
-        for i, name in enumerate(("rep_z_mean", "rep_z_log_var", "rep_z")):
-            record(name, lambda i=i: rep[i])
-        big = model(x * 50.0)
-        record("big_z_mean", lambda: big[0])
-        record("big_z_log_var", lambda: big[1])
-        # another latent size, on images 0-3 twice: its z_mean (the judge reads its shape, and that it is a
-        # function of the image)
-        x_other = as_tensor(np.concatenate([probe["x"][:4], probe["x"][:4]]))
-        record("other_latent_z_mean", lambda: build_encoder(latent + 2)(x_other)[0])
-        record("layers", lambda: layer_classes(model))
+        _collect_encoder_outputs(lambda latent: build_encoder(latent), lambda model, x, rows: model(x), probe,
+                                 record)
+
+
+def collect_cond_encoder(ns, probe, record):
+    """As collect_encoder, the model called on [images, one-hot labels]; plus its outputs for other labels of the
+    same images, and a model built for another number of classes."""
+    build = student_object(ns, "build_cond_encoder")
+    classes = int(probe["num_classes"])
+    labels = probe["labels"]
+
+    def call(model, x, rows):
+        return model([x, as_tensor(one_hot(labels[rows], classes))])
+
+    def integer_labels(model):  # recorded first: a model taking integer labels fails every one-hot call
+        record("integer_label_z_mean", lambda: model([as_tensor(probe["x"][:8]), as_tensor(labels[:8, None])])[0])
+
+    with swapped(ns, Sampling=reference_sampling_class(probe["eps"])):
+        model = _collect_encoder_outputs(lambda latent: build(latent, classes), call, probe, record, integer_labels)
+        x = as_tensor(probe["x"])
+        other = model([x, as_tensor(one_hot(probe["labels_other"], classes))])
+        record("label_z_mean", lambda: other[0])
+        record("label_z_log_var", lambda: other[1])
+        wide = classes + 2
+        record("wide_z_mean", lambda: build(int(probe["latent_dim"]), wide)(
+            [x[:8], as_tensor(one_hot(labels[:8] % wide, wide))])[0])
+
+
+def _collect_encoder_outputs(build, call, probe, record, first=None):
+    """The evidence every encoder part shares; ``call(model, x, rows)`` runs the model on images x (rows: their
+    indices into the probe's images); ``first(model)`` runs right after the model is built. Returns the model."""
+    import keras
+    import tensorflow as tf
+
+    latent = int(probe["latent_dim"])
+    n = len(probe["x"])
+    x, x_rep = as_tensor(probe["x"]), as_tensor(probe["x_repeated"])
+    rows, rows_rep = np.arange(n), np.repeat(np.arange(8), len(probe["x_repeated"]) // 8)
+    model = build(latent)
+    record("is_model", lambda: np.array(isinstance(model, keras.Model)))
+    if first is not None:
+        first(model)
+    out = call(model, x, rows)
+    record("n_outputs", lambda: np.array(len(out) if isinstance(out, (list, tuple)) else 1))
+    for i, name in enumerate(("z_mean", "z_log_var", "z")):
+        record(name, lambda i=i: out[i])
+    rep = call(model, x_rep, rows_rep)
+    for i, name in enumerate(("rep_z_mean", "rep_z_log_var", "rep_z")):
+        record(name, lambda i=i: rep[i])
+    big = call(model, x * 50.0, rows)
+    record("big_z_mean", lambda: big[0])
+    record("big_z_log_var", lambda: big[1])
+    # another latent size, on images 0-3 twice: its z_mean (the judge reads its shape, and that it is a
+    # function of the image)
+    x_other = as_tensor(np.concatenate([probe["x"][:4], probe["x"][:4]]))
+    record("other_latent_z_mean", lambda: call(build(latent + 2), x_other, np.tile(np.arange(4), 2))[0])
+    record("layers", lambda: layer_classes(model))
+
+    # the reparameterisation's gradient path, on 8 images: with z = μ + σ·ε, ∂z/∂x = ∂μ/∂x + ½σε·∂log σ²/∂x, so
+    # ∇x Σ w·z must equal ∇x Σ w·μ + ∇x Σ stop(½ w·(z − μ))·log σ² (both terms measured on the same call)
+    x8 = tf.Variable(probe["x"][:8])
+    w = as_tensor(probe["path_w"])
+    path = {}
+
+    def gradients():
+        with tf.GradientTape(persistent=True) as tape:
+            z_mean, z_log_var, z = list(call(model, x8, rows[:8]))[:3]
+            half_noise = tf.stop_gradient(0.5 * w * (tf.cast(z, "float32") - tf.cast(z_mean, "float32")))
+            terms = (tf.reduce_sum(w * tf.cast(z, "float32")), tf.reduce_sum(w * tf.cast(z_mean, "float32")),
+                     tf.reduce_sum(half_noise * tf.cast(z_log_var, "float32")))
+        path.update(zip(("z", "mean", "var"), (tape.gradient(t, x8, unconnected_gradients="zero")
+                                              for t in terms)))
+        return path["z"]
+
+    record("path_z", gradients)
+    record("path_mean", lambda: path["mean"])
+    record("path_var", lambda: path["var"])
+    return model
 
 
 def collect_decoder(ns, probe, record):
@@ -265,26 +356,41 @@ def _fit_or_tuple(call):
 
 
 def collect_train_step(ns, probe, record):
-    import keras
-
-    VAE = student_object(ns, "VAE")
-
-    def probe_vae(beta, optimizer, state):
-        """The student's VAE on fresh probe networks; ``state["weights"]``: name -> (layer, index) of PARAMS."""
+    def networks():
         encoder, (mean_layer, log_var_layer) = linear_encoder(probe["A"], probe["B"], probe["b_lv"], eps=probe["eps"])
         decoder = linear_decoder(probe["W"], probe["b"])
         pixels = decoder.get_layer("probe_pixels")
-        state["weights"] = {"A": (mean_layer, 0), "B": (log_var_layer, 0), "b_lv": (log_var_layer, 1),
-                            "W": (pixels, 0), "b": (pixels, 1)}
-        vae = VAE(encoder, decoder, beta=beta)
-        vae.compile(optimizer=optimizer)
-        return vae
+        every = slice(None)
+        slices = {"A": (mean_layer, 0, every), "B": (log_var_layer, 0, every), "b_lv": (log_var_layer, 1, every),
+                  "W": (pixels, 0, every), "b": (pixels, 1, every)}
+        return encoder, decoder, slices
+
+    _train_step_evidence(student_object(ns, "VAE"), ns, probe, record, networks, lambda x: x, lambda x: (x,))
+
+
+def _train_step_evidence(model_class, ns, probe, record, networks, step_data, fit_data, conditional=False):
+    """One SGD step and one epoch of fit of ``model_class(encoder, decoder, beta)`` on the probe's networks
+    (``networks()`` -> encoder, decoder, name -> (layer, weight index, rows) of each probe parameter).
+    ``step_data(x)`` / ``fit_data(x)``: what train_step / fit receive (a VAE without labels also gets (x, x)
+    tuples when x alone fails, see ``_fit_or_tuple``)."""
+    import keras
+
+    names = [k for k in ("A", "B", "b_lv", "C", "D", "W", "V", "b") if k in probe]
+
+    def probe_model(beta, optimizer, state):
+        encoder, decoder, state["weights"] = networks()
+        model = model_class(encoder, decoder, beta=beta)
+        model.compile(optimizer=optimizer)
+        return model
 
     def weight(state, name):
         if "weights" not in state:
-            raise RuntimeError("no se llegó a construir el VAE")
-        layer, index = state["weights"][name]
-        return layer.get_weights()[index]
+            raise RuntimeError("no se llegó a construir el modelo")
+        layer, index, rows = state["weights"][name]
+        return layer.get_weights()[index][rows]
+
+    def attempts(call):
+        return call(False) if conditional else _fit_or_tuple(call)
 
     with swapped(ns, kl_divergence=reference_kl, Sampling=reference_sampling_class(probe["eps"])):
         # 1. one SGD step on a batch with the judge's fixed noise: the judge recomputes the exact gradient
@@ -292,18 +398,19 @@ def collect_train_step(ns, probe, record):
         step_state, logs = {}, {}
 
         def step(as_tuple):
-            vae = probe_vae(float(probe["beta"]), keras.optimizers.SGD(learning_rate=float(probe["lr"])), step_state)
-            return vae.train_step((batch, batch) if as_tuple else batch)
+            model = probe_model(float(probe["beta"]), keras.optimizers.SGD(learning_rate=float(probe["lr"])),
+                                step_state)
+            return model.train_step((batch, batch) if as_tuple else step_data(batch))
 
         def run_step():
             logs.update({k: np.asarray(keras.ops.convert_to_numpy(v), "float64")
-                         for k, v in dict(_fit_or_tuple(step)).items()})
+                         for k, v in dict(attempts(step)).items()})
             return np.array(sorted(logs))
 
         record("log_keys", run_step)
         for key in ("loss", "reconstruction_loss", "kl_loss"):
             record("log_" + key, lambda key=key: np.mean(logs[key]))
-        for name in ("A", "B", "b_lv", "W", "b"):
+        for name in names:
             record(name + "_after", lambda name=name: weight(step_state, name))
 
         # 2. one epoch of fit() on real images: the judge evaluates the loss of the returned weights itself
@@ -312,13 +419,13 @@ def collect_train_step(ns, probe, record):
         fit_state = {}
 
         def fit(as_tuple):
-            vae = probe_vae(1.0, keras.optimizers.Adam(float(probe["fit_lr"])), fit_state)
-            args = (x_fit, x_fit) if as_tuple else (x_fit,)
-            vae.fit(*args, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
+            model = probe_model(1.0, keras.optimizers.Adam(float(probe["fit_lr"])), fit_state)
+            args = (x_fit, x_fit) if as_tuple else fit_data(x_fit)
+            model.fit(*args, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
             return np.array(True)
 
-        record("fit_ran", lambda: _fit_or_tuple(fit))
-        for name in ("A", "B", "b_lv", "W", "b"):
+        record("fit_ran", lambda: attempts(fit))
+        for name in names:
             record("fit_" + name, lambda name=name: weight(fit_state, name))
 
 
@@ -371,9 +478,82 @@ def collect_interpolate(ns, probe, record):
     record("frames_4", lambda: interpolate(encoder, decoder, x_a, x_b, steps=4))
 
 
+def collect_cond_decoder(ns, probe, record):
+    import keras
+
+    build = student_object(ns, "build_cond_decoder")
+    latent, classes = int(probe["latent_dim"]), int(probe["num_classes"])
+    z, labels = as_tensor(probe["z"]), probe["labels"]
+    model = build(latent, classes)
+    record("is_model", lambda: np.array(isinstance(model, keras.Model)))
+    record("integer_label_images", lambda: model([z[:4], as_tensor(labels[:4, None])]))
+    record("images", lambda: model([z, as_tensor(one_hot(labels, classes))]))
+    record("images_far", lambda: model([z * 30.0, as_tensor(one_hot(labels, classes))]))
+    record("label_images", lambda: model([z, as_tensor(one_hot(probe["labels_other"], classes))]))
+    other = as_tensor(probe["z_other"])
+    other_labels = np.tile(labels[:2], other.shape[0] // 2)  # codes a, b, a, b with labels a, b, a, b
+    record("other_latent_images", lambda: build(other.shape[1], classes)(
+        [other, as_tensor(one_hot(other_labels, classes))]))
+    wide = classes + 2
+    record("wide_images", lambda: build(latent, wide)([z[:4], as_tensor(one_hot(labels[:4] % wide, wide))]))
+    record("layers", lambda: layer_classes(model))
+
+
+def collect_cvae_train_step(ns, probe, record):
+    """collect_train_step for the conditional model: CVAE on the probe's conditional networks, data (x, y)."""
+    labels = as_tensor(one_hot(probe["labels"], probe["C"].shape[0]))
+    fit_labels = one_hot(probe["fit_labels"], probe["C"].shape[0])
+
+    def networks():
+        encoder, (mean_layer, log_var_layer) = linear_cond_encoder(probe["A"], probe["B"], probe["b_lv"],
+                                                                   probe["C"], probe["D"], eps=probe["eps"])
+        decoder = linear_cond_decoder(probe["W"], probe["V"], probe["b"])
+        pixels = decoder.get_layer("probe_pixels")
+        rows = probe["A"].shape[0]
+        slices = {"A": (mean_layer, 0, slice(None, rows)), "C": (mean_layer, 0, slice(rows, None)),
+                  "B": (log_var_layer, 0, slice(None, rows)), "D": (log_var_layer, 0, slice(rows, None)),
+                  "b_lv": (log_var_layer, 1, slice(None)), "W": (pixels, 0, slice(None, probe["W"].shape[0])),
+                  "V": (pixels, 0, slice(probe["W"].shape[0], None)), "b": (pixels, 1, slice(None))}
+        return encoder, decoder, slices
+
+    _train_step_evidence(student_object(ns, "CVAE"), ns, probe, record, networks,
+                         lambda x: (x, labels), lambda x: (x, fit_labels), conditional=True)
+
+
+def collect_sample_class(ns, probe, record):
+    sample_class = student_object(ns, "sample_class")
+    decoder = linear_cond_decoder(probe["W"], probe["V"], probe["b"])
+    k, classes = probe["W"].shape[0], probe["V"].shape[0]
+    wanted, other_class = int(probe["class_id"]), int(probe["other_class_id"])
+    first = {}
+
+    def shape_call():
+        first["v"] = sample_class(decoder, wanted, 16, k, seed=0)
+        return np.array(type(first["v"]).__name__)
+
+    record("type_name", shape_call)
+    record("small", lambda: first["v"])
+    record("prior", lambda: sample_class(decoder, wanted, 1000, k, seed=1))
+    record("other_class", lambda: sample_class(decoder, other_class, 200, k, seed=2))
+    record("seed3_a", lambda: sample_class(decoder, wanted, 8, k, seed=3))
+    record("seed3_b", lambda: sample_class(decoder, wanted, 8, k, seed=3))
+    record("seed4", lambda: sample_class(decoder, wanted, 8, k, seed=4))
+    other = linear_cond_decoder(probe["W_other"], probe["V_other"], probe["b_other"])
+    record("other_latent", lambda: sample_class(other, wanted, 300, probe["W_other"].shape[0], seed=5))
+    # the student's own trained decoder: n images of each class (the judge classifies them; reported, not scored)
+    decoder_trained, latent = ns.get("decoder"), ns.get("LATENT_DIM")
+    if decoder_trained is not None and isinstance(latent, int) and 0 < latent <= 64:
+        per_class = int(probe["trained_per_class"])
+        record("trained_samples", lambda: np.concatenate(
+            [np.asarray(sample_class(decoder_trained, c, per_class, latent, seed=c), "float32")
+             for c in range(classes)]))
+
+
 COLLECTORS = {
     "sampling": collect_sampling, "kl": collect_kl, "encoder": collect_encoder, "decoder": collect_decoder,
     "train_step": collect_train_step, "sample_images": collect_sample_images, "interpolate": collect_interpolate,
+    "cond_encoder": collect_cond_encoder, "cond_decoder": collect_cond_decoder,
+    "cvae_train_step": collect_cvae_train_step, "sample_class": collect_sample_class,
 }
 
 

@@ -21,7 +21,13 @@ from autograder.judge._probes import LinearDecoder, LinearEncoder
 _LATENT, _BATCH, _BETA, _LR = 4, 64, 5.0, 1e-2
 _FIT_IMAGES, _FIT_BATCH, _FIT_LR = 512, 32, 1e-2
 PARAMS = ("A", "B", "b_lv", "W", "b")
-ENCODER_PARAMS, DECODER_PARAMS = ("A", "B", "b_lv"), ("W", "b")
+COND_PARAMS = ("A", "B", "b_lv", "C", "D", "W", "V", "b")  # the conditional probe's: label weights C, D and V
+ENCODER_PARAMS, DECODER_PARAMS = ("A", "B", "b_lv", "C", "D"), ("W", "V", "b")
+
+
+def params_of(probe: dict) -> tuple[str, ...]:
+    """The probe's parameter names, in the order of the flattened gradient."""
+    return COND_PARAMS if "C" in probe else PARAMS
 _KEYS = ("loss", "reconstruction_loss", "kl_loss")
 
 
@@ -37,16 +43,21 @@ def make_probe(config: dict) -> dict:
             "fit_batch": np.array(_FIT_BATCH), "fit_lr": np.array(_FIT_LR, "float32")}
 
 
-def losses(params: dict, x, eps, decode_mean=False, kind="bce", swap_kl=False):
-    """(mean reconstruction, mean KL) of the probe VAE with weights ``params`` (tf tensors) on images x."""
+def losses(params: dict, x, eps, decode_mean=False, kind="bce", swap_kl=False, y=None):
+    """(mean reconstruction, mean KL) of the probe VAE with weights ``params`` (tf tensors) on images x; with
+    one-hot labels y (batch, classes), the conditional probe (C, D into the encoder's heads, V into the logits)."""
     import tensorflow as tf
     import vae_lib
 
     flat = tf.reshape(tf.constant(x, tf.float32), (len(x), -1))
     z_mean = flat @ params["A"]
     z_log_var = flat @ params["B"] + params["b_lv"]
+    label_logits = 0.0
+    if y is not None:
+        y = tf.constant(y, tf.float32)
+        z_mean, z_log_var, label_logits = z_mean + y @ params["C"], z_log_var + y @ params["D"], y @ params["V"]
     z = z_mean + tf.exp(0.5 * z_log_var) * tf.constant(eps, tf.float32)
-    logits = (z_mean if decode_mean else z) @ params["W"] + params["b"]
+    logits = (z_mean if decode_mean else z) @ params["W"] + params["b"] + label_logits
     x_hat = tf.reshape(tf.sigmoid(logits), (-1, 28, 28, 1))
     recon = tf.reduce_mean(vae_lib.reconstruction_loss(x, x_hat, kind=kind))
     kl = tf.reduce_mean(vae_lib.kl_divergence(z_log_var, z_mean) if swap_kl else vae_lib.kl_divergence(z_mean, z_log_var))
@@ -57,10 +68,11 @@ _BASIS_CACHE: dict[tuple, tuple] = {}  # the reference's gradients do not depend
 
 
 def gradient_basis(probe: dict, **variant) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """(∇recon, ∇KL) flattened over PARAMS at the probe's weights, and the two loss values (cached per probe)."""
+    """(∇recon, ∇KL) flattened over the probe's parameters (``params_of``) at the probe's weights, and the two loss values (cached per probe)."""
     import hashlib
 
-    key = (hashlib.sha1(b"".join(np.ascontiguousarray(probe[k]).tobytes() for k in (*PARAMS, "x", "eps"))).hexdigest(),
+    names = (*params_of(probe), "x", "eps", *(("labels",) if "labels" in probe else ()))
+    key = (hashlib.sha1(b"".join(np.ascontiguousarray(probe[k]).tobytes() for k in names)).hexdigest(),
            tuple(sorted(variant.items())))
     if key not in _BASIS_CACHE:
         _BASIS_CACHE[key] = _gradient_basis(probe, **variant)
@@ -70,16 +82,25 @@ def gradient_basis(probe: dict, **variant) -> tuple[np.ndarray, np.ndarray, floa
 def _gradient_basis(probe: dict, **variant) -> tuple[np.ndarray, np.ndarray, float, float]:
     import tensorflow as tf
 
-    params = {k: tf.Variable(np.asarray(probe[k], "float32")) for k in PARAMS}
+    names = params_of(probe)
+    params = {k: tf.Variable(np.asarray(probe[k], "float32")) for k in names}
     with tf.GradientTape(persistent=True) as tape:
-        recon, kl = losses(params, probe["x"], probe["eps"], **variant)
+        recon, kl = losses(params, probe["x"], probe["eps"], y=labels_of(probe, "labels"), **variant)
+
     def flat(term):
-        grads = [tape.gradient(term, params[k]) for k in PARAMS]
+        grads = [tape.gradient(term, params[k]) for k in names]
         return np.concatenate([np.zeros(params[k].shape).ravel() if g is None else np.asarray(g).ravel()
-                               for k, g in zip(PARAMS, grads)])
+                               for k, g in zip(names, grads)])
 
     flat = [flat(recon), flat(kl)]
     return flat[0].astype("float64"), flat[1].astype("float64"), float(recon), float(kl)
+
+
+def labels_of(probe: dict, name: str):
+    """The probe's one-hot labels ``name`` (batch, classes), or None for the unconditional probe."""
+    if name not in probe:
+        return None
+    return np.eye(int(probe["num_classes"]), dtype="float32")[np.asarray(probe[name], "int64")]
 
 
 def fit_loss(probe: dict, params: dict) -> float:
@@ -90,7 +111,7 @@ def fit_loss(probe: dict, params: dict) -> float:
     batch = int(probe["fit_batch"])
     eps = np.tile(np.asarray(probe["eps"][:batch]), (len(x) // batch, 1))
     tensors = {k: tf.constant(np.asarray(v, "float32")) for k, v in params.items()}
-    recon, kl = losses(tensors, x, eps)
+    recon, kl = losses(tensors, x, eps, y=labels_of(probe, "fit_labels"))
     return float(recon + kl)
 
 
@@ -159,8 +180,9 @@ def encoder_step_through_batch(g: np.ndarray, probe: dict) -> bool:
     float32 rounding: a change made up for the encoder's weights does not (the 64 images span 64 of 784 pixel
     dimensions)."""
     x = np.asarray(probe["x"], "float64").reshape(len(probe["x"]), -1)
-    sizes = [np.size(probe[k]) for k in PARAMS]
-    parts = dict(zip(PARAMS, np.split(g, np.cumsum(sizes)[:-1])))
+    names = params_of(probe)
+    sizes = [np.size(probe[k]) for k in names]
+    parts = dict(zip(names, np.split(g, np.cumsum(sizes)[:-1])))
     step = np.concatenate([parts[k].reshape(np.shape(probe[k])) for k in ("A", "B")], axis=1)  # 784 × 2·latent
     coef, *_ = np.linalg.lstsq(x.T, step, rcond=None)
     outside = np.linalg.norm(step - x.T @ coef)
@@ -177,11 +199,12 @@ def adam_reach(probe: dict) -> float:
 
 def subchecks(ev, probe, config) -> list[SubCheck]:
     state = {}
+    names = params_of(probe)
 
     def applied_gradient():
         if "g" not in state:
-            before = np.concatenate([floats(probe[k]).ravel() for k in PARAMS])
-            after = np.concatenate([floats(ev[f"{k}_after"]).ravel() for k in PARAMS])
+            before = np.concatenate([floats(probe[k]).ravel() for k in names])
+            after = np.concatenate([floats(ev[f"{k}_after"]).ravel() for k in names])
             state["g"] = (before - after) / float(probe["lr"])
         return state["g"]
 
@@ -194,9 +217,9 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
             return f"train_step debe devolver en su dict un número finito para cada una de {list(_KEYS)}"
 
     def unchanged_groups():
-        changed = {k: not np.array_equal(floats(ev[f"{k}_after"]), floats(probe[k])) for k in PARAMS}
+        changed = {k: not np.array_equal(floats(ev[f"{k}_after"]), floats(probe[k])) for k in names}
         groups = [name for name, keys_ in (("codificador", ENCODER_PARAMS), ("decodificador", DECODER_PARAMS))
-                  if not any(changed[k] for k in keys_)]
+                  if not any(changed.get(k, False) for k in keys_)]
         return groups
 
     def weights_change():
@@ -231,12 +254,12 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
     def loss_decreases():
         if not bool(ev["fit_ran"]):
             return "fit() falla con tu train_step"
-        initial = fit_loss(probe, {k: probe[k] for k in PARAMS})
-        final = fit_loss(probe, {k: floats(ev[f"fit_{k}"]) for k in PARAMS})
+        initial = fit_loss(probe, {k: probe[k] for k in names})
+        final = fit_loss(probe, {k: floats(ev[f"fit_{k}"]) for k in names})
         if not (np.isfinite(final) and final < 0.95 * initial):
             return (f"tras una época de fit la pérdida (calculada por el juez con los pesos resultantes) no baja: "
                     f"{initial:.1f} → {final:.1f}")
-        moved = max(float(np.max(np.abs(floats(ev[f"fit_{k}"]) - floats(probe[k])))) for k in PARAMS)
+        moved = max(float(np.max(np.abs(floats(ev[f"fit_{k}"]) - floats(probe[k])))) for k in names)
         if not moved <= adam_reach(probe):
             return (f"tras una época de fit algún peso cambió {moved:.3g}, más de lo que pueden moverlo los pasos de "
                     f"Adam de esa época (≤ {adam_reach(probe):.3g}): aplica los gradientes con self.optimizer, un "
