@@ -86,6 +86,7 @@ bench: setup sandbox
 release: setup sandbox
 	$(PY) -m autograder.cli release vae_clase
 	$(PY) -m autograder.cli release vae_tarea
+	$(PY) -m autograder.cli release vae_condicional
 
 solutions: setup
 	$(PY) -m autograder.cli solutions

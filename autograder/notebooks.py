@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = ("vae_clase", "vae_tarea")
+ASSIGNMENTS = ("vae_clase", "vae_tarea", "vae_condicional")
 
 _SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 

@@ -32,14 +32,18 @@ from autograder.judge import data  # noqa: E402
 from autograder.judge._framework import check_header  # noqa: E402
 
 PRELUDE = ("import numpy as np\nimport keras\nfrom keras import layers, ops\nimport tensorflow as tf\n"
-           "LATENT_DIM = 10\n")
-CELLS = ("sampling", "kl_divergence", "encoder", "decoder", "vae_model", "sample_images", "interpolate")
+           "LATENT_DIM = {latent_dim}\nNUM_CLASSES = 10\n")
+# The cells executed, in notebook order: the given ones (the conditional notebook restates Sampling and the KL)
+# and the exercises.
+CELLS = ("given_sampling", "given_kl_divergence", "sampling", "kl_divergence", "encoder", "decoder", "vae_model",
+         "sample_images", "interpolate", "cond_encoder", "cond_decoder", "cvae_model", "sample_class")
 OWN_CELL = {"test_sampling": "sampling", "test_kl_divergence": "kl_divergence", "test_encoder": "encoder",
             "test_decoder": "decoder", "test_vae_model": "vae_model", "test_sample_images": "sample_images",
-            "test_interpolate": "interpolate"}
+            "test_interpolate": "interpolate", "test_cond_encoder": "cond_encoder",
+            "test_cond_decoder": "cond_decoder", "test_cvae_model": "cvae_model", "test_sample_class": "sample_class"}
 # Other parts whose collectors meet a cell's object (and swap in the reference while measuring)
 ALSO_MEETS = {"sampling": ("test_encoder", "test_vae_model"), "kl_divergence": ("test_vae_model",)}
-DATASET = {"vae_clase": "mnist", "vae_tarea": "fashion_mnist"}
+VAE_ASSIGNMENTS = tuple(a for a in nbs.ASSIGNMENTS if "test_sampling" in judge.ASSIGNMENTS[a]["grade_ids"])
 
 
 @functools.lru_cache(maxsize=None)
@@ -56,6 +60,13 @@ def solution_cells(assignment: str) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=None)
+def given_cells(assignment: str) -> dict[str, str]:
+    """The source's given (locked, not graded) code cells among CELLS: what every student's notebook has."""
+    cells = nbs.cells_by_grade_id(nbs.read(nbs.source_path(assignment)))
+    return {gid: c.source for gid, c in cells.items() if gid in CELLS and not nbs.is_solution_cell(c)}
+
+
+@functools.lru_cache(maxsize=None)
 def blank_cells(assignment: str) -> dict[str, str]:
     """The release notebook's exercise cells, as a student receives them (``raise NotImplementedError``)."""
     cells = nbs.cells_by_grade_id(nbs.read(nbs.release_path(assignment)))
@@ -67,13 +78,17 @@ def namespace(assignment: str, cells: dict[str, str]) -> dict:
     there as in the notebook; ``decoder`` is not, so the trained-model notes of sample_images (not scored) are
     skipped."""
     ns: dict = {}
-    exec(PRELUDE, ns)
-    ns["x_test"] = data.images(DATASET[assignment], "test", 0, 2000)
+    config = judge.ASSIGNMENTS[assignment]
+    exec(PRELUDE.format(latent_dim=config["latent_dim"]), ns)
+    ns["x_test"], ns["y_test"] = data.labelled(config["dataset"], "test", 2000)
+    cells = {**given_cells(assignment), **cells}
     for gid in CELLS:
         if gid in cells:
             exec(compile(cells[gid], f"<{assignment}:{gid}>", "exec"), ns)
     if "encoder." in cells.get("sample_images", ""):  # the notebook's trained encoder, for code that uses it
         ns["encoder"] = ns["build_encoder"](10)
+    if "encoder." in cells.get("sample_class", ""):
+        ns["encoder"] = ns["build_cond_encoder"](config["latent_dim"])
     return ns
 
 
@@ -174,7 +189,9 @@ def test_each_collector_emits_exactly_its_declared_evidence(assignment):
     for gid, (_, evidence) in solution_runs(assignment).items():
         part = judge.GRADE_CELLS[gid]
         required = {n for n, spec in part.evidence.items() if not spec.optional} | {"_collector"}
-        assert required <= set(evidence.arrays) <= required | set(part.evidence), (gid, sorted(evidence.arrays))
+        # an optional array the solution cannot give (an integer-label call) leaves its error instead
+        allowed = required | set(part.evidence) | {f"error:{n}" for n, spec in part.evidence.items() if spec.optional}
+        assert required <= set(evidence.arrays) <= allowed, (gid, sorted(evidence.arrays))
         for name, value in evidence.arrays.items():
             assert check_header(part, name, value.dtype, value.shape) is None, (gid, name)
 
@@ -184,7 +201,7 @@ def test_each_part_gets_full_marks_with_every_other_exercise_blank(assignment):
     """No other cell can move a part's score: with every other exercise as released (raising
     NotImplementedError), each part still gets full marks."""
     blank = blank_cells(assignment)
-    assert "NotImplementedError" in blank["kl_divergence"]
+    assert all("NotImplementedError" in blank[OWN_CELL[gid]] for gid in graded_points(assignment))
     for gid, cell in OWN_CELL.items():
         if gid not in graded_points(assignment):
             continue
@@ -398,38 +415,67 @@ def _tarea_encoder(conv: str) -> str:
     return solution_cells("vae_tarea")["encoder"].replace("layers.Conv2D(", f"layers.{conv}(")
 
 
+def _cvae(cell: str, *edits: tuple[str, str]) -> str:
+    """The conditional VAE's solution cell with each (find, replace) applied (find must occur once)."""
+    code = solution_cells("vae_condicional")[cell]
+    for find, replace in edits:
+        assert code.count(find) == 1, (cell, find)
+        code = code.replace(find, replace)
+    return code
+
+
 # name -> (assignments, grade_id of the part, cell, replacement code: a str, or a callable returning one)
 ALTERNATIVES = {
-    "sampling_exp_half": (nbs.ASSIGNMENTS, "test_sampling", "sampling", _sampling("ops.exp(z_log_var / 2)")),
-    "sampling_sqrt_exp": (nbs.ASSIGNMENTS, "test_sampling", "sampling", _sampling("ops.sqrt(ops.exp(z_log_var))")),
-    "kl_rearranged": (nbs.ASSIGNMENTS, "test_kl_divergence", "kl_divergence",
+    "sampling_exp_half": (VAE_ASSIGNMENTS, "test_sampling", "sampling", _sampling("ops.exp(z_log_var / 2)")),
+    "sampling_sqrt_exp": (VAE_ASSIGNMENTS, "test_sampling", "sampling", _sampling("ops.sqrt(ops.exp(z_log_var))")),
+    "kl_rearranged": (VAE_ASSIGNMENTS, "test_kl_divergence", "kl_divergence",
                       "def kl_divergence(z_mean, z_log_var):\n    return 0.5 * ops.sum(ops.exp(z_log_var) + "
                       "z_mean ** 2 - 1.0 - z_log_var, axis=1)\n"),
     "conv_encoder_in_class": (("vae_clase",), "test_encoder", "encoder",
                               lambda: solution_cells("vae_tarea")["encoder"]),
     "own_noise_encoder": (("vae_clase",), "test_encoder", "encoder", OWN_NOISE_ENCODER),
-    "conv_inside_custom_layer": (nbs.ASSIGNMENTS, "test_encoder", "encoder", CONV_LAYER_ENCODER),
-    "conv_inside_nested_model": (nbs.ASSIGNMENTS, "test_encoder", "encoder", NESTED_MODEL_ENCODER),
-    "subclassed_encoder": (nbs.ASSIGNMENTS, "test_encoder", "encoder", SUBCLASSED_ENCODER),
+    "conv_inside_custom_layer": (VAE_ASSIGNMENTS, "test_encoder", "encoder", CONV_LAYER_ENCODER),
+    "conv_inside_nested_model": (VAE_ASSIGNMENTS, "test_encoder", "encoder", NESTED_MODEL_ENCODER),
+    "subclassed_encoder": (VAE_ASSIGNMENTS, "test_encoder", "encoder", SUBCLASSED_ENCODER),
     "separable_conv_encoder": (("vae_tarea",), "test_encoder", "encoder", lambda: _tarea_encoder("SeparableConv2D")),
-    "keras_io_train_step": (nbs.ASSIGNMENTS, "test_vae_model", "vae_model", KERAS_IO_TRAIN_STEP),
-    "train_step_on_x_x_tuples": (nbs.ASSIGNMENTS, "test_vae_model", "vae_model",
+    "keras_io_train_step": (VAE_ASSIGNMENTS, "test_vae_model", "vae_model", KERAS_IO_TRAIN_STEP),
+    "train_step_on_x_x_tuples": (VAE_ASSIGNMENTS, "test_vae_model", "vae_model",
                                  lambda: solution_cells("vae_clase")["vae_model"].replace(
                                      "        with tf.GradientTape() as tape:",
                                      "        data, _ = data\n        with tf.GradientTape() as tape:", 1)),
-    "compute_loss_vae": (nbs.ASSIGNMENTS, "test_vae_model", "vae_model", COMPUTE_LOSS_VAE),
-    "samples_keras_random_seed": (nbs.ASSIGNMENTS, "test_sample_images", "sample_images",
+    "compute_loss_vae": (VAE_ASSIGNMENTS, "test_vae_model", "vae_model", COMPUTE_LOSS_VAE),
+    "samples_keras_random_seed": (VAE_ASSIGNMENTS, "test_sample_images", "sample_images",
                                   _sample_images("z = keras.random.normal((n, latent_dim), seed=seed)")),
-    "samples_random_state": (nbs.ASSIGNMENTS, "test_sample_images", "sample_images",
+    "samples_random_state": (VAE_ASSIGNMENTS, "test_sample_images", "sample_images",
                              _sample_images('z = np.random.RandomState(seed).normal(size=(n, latent_dim))'
                                             '.astype("float32")')),
-    "samples_tf_random_set_seed": (nbs.ASSIGNMENTS, "test_sample_images", "sample_images",
+    "samples_tf_random_set_seed": (VAE_ASSIGNMENTS, "test_sample_images", "sample_images",
                                    _sample_images("tf.random.set_seed(seed)\n"
                                                   "    z = tf.random.normal((n, latent_dim))")),
-    "samples_tf_stateless": (nbs.ASSIGNMENTS, "test_sample_images", "sample_images",
+    "samples_tf_stateless": (VAE_ASSIGNMENTS, "test_sample_images", "sample_images",
                              _sample_images("z = tf.random.stateless_normal((n, latent_dim), "
                                             "seed=[0 if seed is None else seed, 0])")),
-    "interpolate_eager_encoder_call": (nbs.ASSIGNMENTS, "test_interpolate", "interpolate", EAGER_INTERPOLATE),
+    "interpolate_eager_encoder_call": (VAE_ASSIGNMENTS, "test_interpolate", "interpolate", EAGER_INTERPOLATE),
+    # the conditional VAE: the label may enter at a hidden layer, through a learned embedding of its one-hot, and
+    # the codes may come from another generator
+    "cond_encoder_label_at_hidden_layer": (("vae_condicional",), "test_cond_encoder", "cond_encoder",
+                                           lambda: _cvae("cond_encoder", (
+                                               'h = layers.Concatenate()([layers.Flatten()(image), label])\n'
+                                               '    h = layers.Dense(512, activation="relu")(h)',
+                                               'h = layers.Dense(512, activation="relu")(layers.Flatten()(image))\n'
+                                               '    h = layers.Concatenate()([h, label])'))),
+    "cond_decoder_label_embedding": (("vae_condicional",), "test_cond_decoder", "cond_decoder",
+                                     lambda: _cvae("cond_decoder", (
+                                         "h = layers.Concatenate()([z, label])",
+                                         "h = layers.Concatenate()([z, layers.Dense(16, use_bias=False)(label)])"))),
+    "cvae_train_step_indexes_data": (("vae_condicional",), "test_cvae_model", "cvae_model",
+                                     lambda: _cvae("cvae_model", ("x, y = data", "x, y = data[0], data[1]"))),
+    "sample_class_to_categorical": (("vae_condicional",), "test_sample_class", "sample_class",
+                                    lambda: _cvae("sample_class", (
+                                        'np.eye(num_classes, dtype="float32")[[class_id] * n]',
+                                        "keras.utils.to_categorical(np.full(n, class_id), num_classes)"),
+                                        ('rng.standard_normal((n, latent_dim)).astype("float32")',
+                                         "np.random.RandomState(seed).normal(size=(n, latent_dim))"))),
 }
 ALT_CASES = [(name, a) for name, spec in ALTERNATIVES.items() for a in spec[0]]
 
@@ -459,7 +505,7 @@ def test_tf_random_normal_with_an_op_seed_does_not_fix_the_samples():
 # every sub-check can fail, for the bug it names
 # Bugs beyond the catalogue, for the sub-checks no canonical mistake reaches:
 # name -> (assignments, cell, find, replace, grade_id, fragment of the diagnosis)
-BOTH, TAREA = nbs.ASSIGNMENTS, ("vae_tarea",)
+BOTH, TAREA, CVAE = VAE_ASSIGNMENTS, ("vae_tarea",), ("vae_condicional",)
 BUGS = {
     "sampling_sums_latent": (BOTH, "sampling", "return z_mean + ops.exp(0.5 * z_log_var) * eps",
                              "return ops.sum(z_mean + ops.exp(0.5 * z_log_var) * eps, axis=-1, keepdims=True)",
@@ -495,6 +541,49 @@ BUGS = {
                                    "no baja"),
     "samples_as_tensor": (BOTH, "sample_images", "return decoder.predict(z, verbose=0)",
                           "return decoder(z)", "test_sample_images", "array de NumPy"),
+    "encoder_stop_gradient_log_var": (BOTH, "encoder", "Sampling()([z_mean, z_log_var])",
+                                      "Sampling()([z_mean, ops.stop_gradient(z_log_var)])", "test_encoder",
+                                      "el gradiente no llega a z_log_var"),
+    # the conditional VAE
+    "cond_encoder_returns_outputs": (CVAE, "cond_encoder", 'return keras.Model([image, label], [z_mean, z_log_var, z], '
+                                     'name="cond_encoder")', "return [z_mean, z_log_var, z]", "test_cond_encoder",
+                                     "no devuelve un keras.Model"),
+    "cond_encoder_fixed_latent": (CVAE, "cond_encoder", 'z_mean = layers.Dense(latent_dim, name="z_mean")(h)',
+                                  'z_mean = layers.Dense(8, name="z_mean")(h)', "test_cond_encoder",
+                                  "ignora su argumento latent_dim"),
+    "cond_encoder_stop_gradient_mean": (CVAE, "cond_encoder", "Sampling()([z_mean, z_log_var])",
+                                        "Sampling()([ops.stop_gradient(z_mean), z_log_var])", "test_cond_encoder",
+                                        "el gradiente no llega a z_mean"),
+    "cond_encoder_relu_log_var": (CVAE, "cond_encoder", 'layers.Dense(latent_dim, name="z_log_var")',
+                                  'layers.Dense(latent_dim, activation="relu", name="z_log_var")',
+                                  "test_cond_encoder", "nunca es negativo"),
+    "cond_encoder_integer_label": (CVAE, "cond_encoder", 'label = keras.Input(shape=(num_classes,), name="label")',
+                                   'label = keras.Input(shape=(1,), name="label")', "test_cond_encoder",
+                                   "entra como un entero"),
+    "cond_decoder_returns_outputs": (CVAE, "cond_decoder", 'return keras.Model([z, label], outputs, '
+                                     'name="cond_decoder")', "return outputs", "test_cond_decoder",
+                                     "no devuelve un keras.Model"),
+    "cond_decoder_fixed_latent": (CVAE, "cond_decoder", "z = keras.Input(shape=(latent_dim,)",
+                                  "z = keras.Input(shape=(8,)", "test_cond_decoder", "ignora su argumento latent_dim"),
+    "cond_decoder_no_sigmoid": (CVAE, "cond_decoder", 'activation="sigmoid"', "activation=None",
+                                "test_cond_decoder", "sin activación"),
+    "cond_decoder_softmax_pixels": (CVAE, "cond_decoder", 'activation="sigmoid"', 'activation="softmax"',
+                                    "test_cond_decoder", "suman 1"),
+    "cvae_returns_loss_only": (CVAE, "cvae_model", "return {m.name: m.result() for m in self.metrics}",
+                               'return {"loss": self.total_loss_tracker.result()}', "test_cvae_model", "faltan"),
+    "cvae_decoder_weights_only": (CVAE, "cvae_model", "grads = tape.gradient(total_loss, self.trainable_weights)\n"
+                                  "        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))",
+                                  "grads = tape.gradient(total_loss, self.decoder.trainable_weights)\n"
+                                  "        self.optimizer.apply_gradients(zip(grads, self.decoder.trainable_weights))",
+                                  "test_cvae_model", "no cambian tras un paso"),
+    "cvae_gradient_ascent": (CVAE, "cvae_model", "zip(grads, self.trainable_weights)",
+                             "zip([-g for g in grads], self.trainable_weights)", "test_cvae_model", "no baja"),
+    "sample_class_as_tensor": (CVAE, "sample_class", "return decoder.predict([z, y], verbose=0)",
+                               "return decoder([z, y])", "test_sample_class", "array de NumPy"),
+    "sample_class_fixed_latent": (CVAE, "sample_class", "rng.standard_normal((n, latent_dim))",
+                                  "rng.standard_normal((n, 8))", "test_sample_class", "tamaño latente fijo"),
+    "sample_class_seed_ignored": (CVAE, "sample_class", "np.random.default_rng(seed)", "np.random.default_rng()",
+                                  "test_sample_class", "con la misma semilla"),
 }
 BUG_CASES = [(name, a) for name, spec in BUGS.items() for a in spec[0]]
 

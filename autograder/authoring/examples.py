@@ -57,12 +57,19 @@ def _with_added_cell(source):
     return build
 
 
+# Where each assignment's syntax-error example breaks its first exercise: (solution cell, its grade cell, the line)
+SYNTAX_ERROR_AT = {"vae_clase": (KL_SOLUTION, KL_TEST, "def kl_divergence(z_mean, z_log_var):"),
+                   "vae_tarea": (KL_SOLUTION, KL_TEST, "def kl_divergence(z_mean, z_log_var):"),
+                   "vae_condicional": ("cond_encoder", "test_cond_encoder",
+                                       "def build_cond_encoder(latent_dim, num_classes=10):")}
+
+
 def _syntax_error(assignment, root):
     nb = notebooks.filled_release(assignment, root)
-    cell = notebooks.cells_by_grade_id(nb)[KL_SOLUTION]
-    header = "def kl_divergence(z_mean, z_log_var):"
+    solution, _, header = SYNTAX_ERROR_AT[assignment]
+    cell = notebooks.cells_by_grade_id(nb)[solution]
     if header not in cell.source:
-        raise ValueError(f"{assignment}: {header!r} not in the {KL_SOLUTION} cell")
+        raise ValueError(f"{assignment}: {header!r} not in the {solution} cell")
     cell.source = cell.source.replace(header, header[:-1], 1)
     return nbformat.writes(nb)
 
@@ -97,7 +104,7 @@ BROKEN = {
     "memoria": ("una celda añadida que reserva memoria sin límite",
                 _with_added_cell("reservas = []\nwhile True:\n    reservas.append(bytearray(256 * 1024**2))")),
     "sys_exit": ("una celda añadida llama a sys.exit()", _with_added_cell("import sys\nsys.exit()")),
-    "error_sintaxis": ("error de sintaxis en kl_divergence (falta ':')", _syntax_error),
+    "error_sintaxis": ("error de sintaxis en el primer ejercicio (falta ':')", _syntax_error),
     "celda_borrada": ("borró la celda de pruebas de la KL", _deleted_grade_cell),
     "celda_editada": ("KL con el signo cambiado y la celda de pruebas editada para darse los puntos",
                       _edited_grade_cell),
@@ -337,27 +344,45 @@ def _tricks(assignment, root):
     return nbformat.writes(nb)
 
 
+# The cases of the containment examples (broken, hostile, leaves) are the same in every assignment: the two VAE
+# notebooks carry them all; a later assignment carries the broken cases its notebook can have (the KL cell's are
+# the VAE notebooks').
+BROKEN_CASES = {"vae_condicional": ("kernel_muerto", "error_sintaxis")}
+CONTAINMENT = ("vae_clase", "vae_tarea")
+
+
 def examples_for(assignment: str) -> list[Example]:
-    """Student ids are numbered over all assignments, so one id means one case in every assignment."""
+    """Student ids are numbered over all assignments, so one id means one case in every assignment: the VAE
+    mistakes, then the broken, hostile and leaves cases, then each later assignment's own mistakes."""
     out = [Example("alu01_correcta", assignment, "correct", "correcta", "la solución completa"),
            Example("alu02_en_blanco", assignment, "blank", "en_blanco", "el cuaderno sin tocar")]
-    for number, m in enumerate(mistakes.MISTAKES, start=3):
-        if assignment in m.assignments:
-            out.append(Example(f"alu{number:02d}_{m.id}", assignment, "mistake", m.id, m.description,
-                               m.check_grade_id, m.message_fragment))
-    expectations = {"error_sintaxis": (KL_TEST, "SyntaxError"), "celda_editada": (KL_TEST, None)}
-    for number, (case, (description, _)) in enumerate(BROKEN.items(), start=3 + len(mistakes.MISTAKES)):
-        out.append(Example(f"alu{number:02d}_{case}", assignment, "broken", case, description,
-                           *expectations.get(case, (None, None))))
-    start = 3 + len(mistakes.MISTAKES) + len(BROKEN)
-    for number, (case, (description, _, flag)) in enumerate(HOSTILE.items(), start=start):
-        out.append(Example(f"alu{number:02d}_{case}", assignment, "hostile", case, description, None, flag))
-    out.append(Example(f"alu{start + len(HOSTILE):02d}_trampas", assignment, "hostile", "trampas",
-                       "KL con el signo cambiado y trucos contra el evaluador (checks, sys.modules, numpy, IPython)",
-                       KL_TEST, "redefine «checks»"))
+
+    def add_mistakes(catalogue, start):
+        for number, m in enumerate(catalogue, start=start):
+            if assignment in m.assignments:
+                out.append(Example(f"alu{number:02d}_{m.id}", assignment, "mistake", m.id, m.description,
+                                   m.check_grade_id, m.message_fragment))
+
+    add_mistakes(mistakes.VAE_MISTAKES, 3)
+    syntax_check = SYNTAX_ERROR_AT[assignment][1]
+    expectations = {"error_sintaxis": (syntax_check, "SyntaxError"), "celda_editada": (KL_TEST, None)}
+    start = 3 + len(mistakes.VAE_MISTAKES)
+    for number, (case, (description, _)) in enumerate(BROKEN.items(), start=start):
+        if case in BROKEN_CASES.get(assignment, BROKEN):
+            out.append(Example(f"alu{number:02d}_{case}", assignment, "broken", case, description,
+                               *expectations.get(case, (None, None))))
+    start += len(BROKEN)
+    if assignment in CONTAINMENT:
+        for number, (case, (description, _, flag)) in enumerate(HOSTILE.items(), start=start):
+            out.append(Example(f"alu{number:02d}_{case}", assignment, "hostile", case, description, None, flag))
+        out.append(Example(f"alu{start + len(HOSTILE):02d}_trampas", assignment, "hostile", "trampas",
+                           "KL con el signo cambiado y trucos contra el evaluador (checks, sys.modules, numpy, "
+                           "IPython)", KL_TEST, "redefine «checks»"))
     start += len(HOSTILE) + 1
-    for number, (case, (description, _, flag)) in enumerate(LEAVES.items(), start=start):
-        out.append(Example(f"alu{number:02d}_{case}", assignment, "leaves", case, description, None, flag))
+    if assignment in CONTAINMENT:
+        for number, (case, (description, _, flag)) in enumerate(LEAVES.items(), start=start):
+            out.append(Example(f"alu{number:02d}_{case}", assignment, "leaves", case, description, None, flag))
+    add_mistakes(mistakes.CVAE_MISTAKES, start + len(LEAVES))
     return out
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autograder.notebooks import ASSIGNMENTS
-
 
 @dataclass(frozen=True)
 class Mistake:
@@ -34,7 +32,7 @@ class Mistake:
         return code.replace(self.find, self.replace)
 
 
-BOTH = ASSIGNMENTS
+BOTH = ("vae_clase", "vae_tarea")  # the two VAE notebooks (the same exercises)
 TAREA = ("vae_tarea",)  # the homework's own exercises (its decoder)
 
 _KL_TERMS = "1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)"
@@ -43,7 +41,7 @@ _HEADS = ('z_mean = layers.Dense(latent_dim, name="z_mean")(h)\n'
 _APPLY = ("tape.gradient(total_loss, self.trainable_weights)\n"
           "        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))")
 
-MISTAKES: tuple[Mistake, ...] = (
+VAE_MISTAKES: tuple[Mistake, ...] = (
     # --- the original twelve -------------------------------------------------------------------------------
     Mistake("kl_sign_flipped", BOTH, "kl_divergence", "-0.5 * ops.sum", "0.5 * ops.sum",
             "test_kl_divergence", "signo invertido", "KL with the sign flipped (negative KL)"),
@@ -162,6 +160,39 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("interpolation_steps_ignored", BOTH, "interpolate", "np.linspace(0.0, 1.0, steps)",
             "np.linspace(0.0, 1.0, 10)", "test_interpolate", "no sigue steps", "always 10 frames, whatever steps"),
 )
+
+CONDICIONAL = ("vae_condicional",)
+_ONE_HOT = 'np.eye(num_classes, dtype="float32")[[class_id] * n]'
+
+# The conditional VAE's own mistakes (numbered after every other example, so the VAE examples keep their ids).
+CVAE_MISTAKES: tuple[Mistake, ...] = (
+    Mistake("decoder_ignores_label", CONDICIONAL, "cond_decoder", "h = layers.Concatenate()([z, label])", "h = z",
+            "test_cond_decoder", "ignora la etiqueta",
+            "the decoder never uses the label (the label used only in the encoder)"),
+    Mistake("encoder_ignores_label", CONDICIONAL, "cond_encoder",
+            "h = layers.Concatenate()([layers.Flatten()(image), label])", "h = layers.Flatten()(image)",
+            "test_cond_encoder", "ignora la etiqueta", "the encoder never uses the label"),
+    Mistake("label_as_integer", CONDICIONAL, "cond_decoder",
+            'label = keras.Input(shape=(num_classes,), name="label")', 'label = keras.Input(shape=(1,), name="label")',
+            "test_cond_decoder", "entra como un entero", "the decoder takes the class as an integer, not one-hot"),
+    Mistake("wrong_class_index", CONDICIONAL, "sample_class", _ONE_HOT,
+            'np.eye(num_classes, dtype="float32")[[(class_id + 1) % num_classes] * n]', "test_sample_class",
+            "usa class_id como índice", "the one-hot of the next class (an off-by-one class index)"),
+    Mistake("samples_from_class_posterior", CONDICIONAL, "sample_class",
+            'z = rng.standard_normal((n, latent_dim)).astype("float32")',
+            'images = x_test[y_test == class_id]\n'
+            '    picked = images[rng.integers(0, len(images), n)]\n'
+            '    z = encoder.predict([picked, ' + _ONE_HOT + '], verbose=0)[2]',
+            "test_sample_class", "no siguen N(0, I)", "z drawn from q(z|x, y) of real images of that class, not the prior"),
+    Mistake("kl_on_label", CONDICIONAL, "cvae_model", "kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))",
+            "kl_loss = ops.mean(kl_divergence(ops.concatenate([z_mean, y], axis=-1),\n"
+            "                                               ops.concatenate([z_log_var, ops.zeros_like(y)], axis=-1)))",
+            "test_cvae_model", "el juez calcula un KL medio", "the KL also over the one-hot label (a constant 0.5)"),
+    Mistake("cvae_decodes_z_mean", CONDICIONAL, "cvae_model", "reconstruction = self.decoder([z, y], training=True)",
+            "reconstruction = self.decoder([z_mean, y], training=True)", "test_cvae_model", "decodificas z_mean",
+            "reconstructs from z_mean instead of the sampled z"),
+)
+MISTAKES: tuple[Mistake, ...] = VAE_MISTAKES + CVAE_MISTAKES
 
 
 def for_assignment(assignment: str) -> list[Mistake]:

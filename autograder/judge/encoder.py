@@ -102,6 +102,9 @@ def subchecks(ev, probe, config, builder: str = "build_encoder") -> list[SubChec
         shapes = [tuple(floats(ev[k]).shape) for k in ("z_mean", "z_log_var", "z")]
         if shapes != [(n, latent)] * 3:
             return f"formas de [z_mean, z_log_var, z] = {shapes}; deben ser (batch, latent_dim) = {(n, latent)}"
+        if "other_latent_z_mean" not in ev:
+            return (f"{builder}({latent + 2}) falla ({ev.error('other_latent_z_mean')}): {builder} ignora su "
+                    "argumento latent_dim (¿un tamaño latente fijo?)")
         other = floats(ev["other_latent_z_mean"])  # build_encoder(latent_dim + 2) on images 0-3, then 0-3 again
         if other.shape != (8, latent + 2):
             return f"{builder} ignora su argumento latent_dim (¿un tamaño latente fijo?)"

@@ -36,7 +36,7 @@ def _label_problem(labels: np.ndarray, wanted: int) -> str | None:
     if np.allclose(labels, target, atol=1e-3):
         return None
     typical = np.median(labels, axis=0)
-    if np.allclose(typical, np.round(typical), atol=1e-3) and np.isclose(typical.sum(), 1.0) and typical.max() == 1:
+    if np.allclose(typical, np.round(typical), atol=1e-3) and np.isclose(typical.sum(), 1.0) and np.isclose(typical.max(), 1.0):
         return (f"se pidió la clase {wanted} y el decodificador recibe la etiqueta one-hot de la clase "
                 f"{int(np.argmax(typical))}: usa class_id como índice de la etiqueta")
     return (f"la etiqueta que recibe el decodificador no es el one-hot de la clase {wanted} (la fila de "
