@@ -144,8 +144,8 @@ def parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="release → entregas de ejemplo → calificación → retroalimentación → informe")
     d.add_argument("--folder", type=Path, default=REPO_ROOT / "demo", help="carpeta de la demo (por defecto, demo/)")
-    d.add_argument("--assignment", nargs="*", default=["vae_tarea"], choices=ASSIGNMENTS,
-                   help="tareas de la demo (por defecto, vae_tarea)")
+    d.add_argument("--assignment", nargs="*", default=["vae_condicional", "vae_tarea"], choices=ASSIGNMENTS,
+                   help="tareas de la demo (por defecto, vae_condicional y vae_tarea)")
     d.add_argument("--student", nargs="*", default=None, help="solo estas entregas de ejemplo (por defecto, todas)")
     d.add_argument("--exchange", action="store_true",
                    help="las entregas pasan por el intercambio de nbgrader (demo/exchange): fetch, submit, collect")

@@ -11,7 +11,7 @@ import pytest
 from autograder import cli
 from autograder.course import Course
 from autograder.errors import VaekitError
-from autograder.notebooks import REPO_ROOT
+from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
 
 # Every subcommand and the options its help must name (a removed or renamed option fails here); "vae_clase" stands
 # for the assignment positional (its choices are listed).
@@ -137,7 +137,7 @@ def test_parse_demo():
     assert (a.folder, a.assignment, a.student, a.cell_timeout) == (Path("scratch"), ["vae_clase", "vae_tarea"],
                                                                    ["correcta"], 90)
     d = parse("demo")
-    assert (d.folder, d.assignment, d.student) == (REPO_ROOT / "demo", ["vae_tarea"], None)
+    assert (d.folder, d.assignment, d.student) == (REPO_ROOT / "demo", ["vae_condicional", "vae_tarea"], None)
 
 
 def test_parse_solutions():
@@ -145,7 +145,7 @@ def test_parse_solutions():
     assert (a.assignments, a.quick, a.reuse_weights, a.out) == (["vae_clase"], True, True, Path("otra"))
     d = parse("solutions")
     # --out unset: run_args writes into the course's own solutions/ (the course is known only then).
-    assert (d.assignments, d.quick, d.reuse_weights, d.out) == (["vae_clase", "vae_tarea"], False, False, None)
+    assert (d.assignments, d.quick, d.reuse_weights, d.out) == (list(ASSIGNMENTS), False, False, None)
 
 
 def test_parse_rejects_unknown_assignment(capsys):

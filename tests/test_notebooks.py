@@ -23,6 +23,9 @@ pytestmark = pytest.mark.slow
 REPO = nbs.REPO_ROOT
 SOLUTION_WEIGHTS = REPO / "solutions" / "vae_tarea" / "vae_tarea.weights.h5"
 TRICK_CASES = ("kl_sign_flipped", "trampas")
+# the assignments whose examples carry the tricks (the VAE notebooks: the tricks target the KL cell)
+TRICK_ASSIGNMENTS = tuple(a for a in nbs.ASSIGNMENTS
+                          if {(a, c) for c in TRICK_CASES} <= {(e.assignment, e.case) for e in load_manifest(REPO / "examples")})
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", "### BEGIN SOLUTION", "### END SOLUTION")
 
 
@@ -107,7 +110,7 @@ def autograded(course):
         if assignment == "vae_tarea":  # a student who submits the weights of the full 30-epoch run with the notebook
             nbs.write(filled, course / "submitted" / "with_weights" / assignment / f"{assignment}.ipynb")
             shutil.copy(SOLUTION_WEIGHTS, course / "submitted" / "with_weights" / assignment / SOLUTION_WEIGHTS.name)
-        for case in TRICK_CASES:  # a wrong KL, alone and with every trick against the grader
+        for case in TRICK_CASES if assignment in TRICK_ASSIGNMENTS else ():  # a wrong KL, alone and with tricks
             example = next(e for e in load_manifest(REPO / "examples") if e.assignment == assignment and e.case == case)
             shutil.copytree(REPO / "examples" / "submitted" / example.student / assignment,
                             course / "submitted" / case / assignment)
@@ -151,7 +154,7 @@ def test_homework_graded_with_the_submitted_full_run_weights(autograded):
     assert note and int(note.group(1)) >= 50, text[-3000:]
 
 
-@pytest.mark.parametrize("assignment", nbs.ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", TRICK_ASSIGNMENTS)
 def test_tricks_earn_no_more_than_the_same_wrong_code_through_plain_nbgrader(autograded, assignment):
     """Rebinding `checks`, swapping sys.modules, patching numpy, IPython's showtraceback and AssertionError, and
     reaching for vae_lib: the judge outside the kernel scores the KL exactly as the plain wrong KL."""

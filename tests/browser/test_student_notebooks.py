@@ -29,6 +29,9 @@ from autograder.authoring import mistakes
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ASSIGNMENTS = notebooks.ASSIGNMENTS
+# the student's functions whose results a notebook draws: (function, screenshot name)
+_VAE_DRAWN = (("sample_images", "samples"), ("interpolate", "interpolation"))
+DRAWN_BY = {"vae_clase": _VAE_DRAWN, "vae_tarea": _VAE_DRAWN, "vae_condicional": (("sample_class", "samples"),)}
 
 STUB_RAISES = ("NotImplementedError", "Completa esta función")
 SUCCESS = "Success! Your notebook passes all the tests."
@@ -172,7 +175,7 @@ def test_filled_notebook_runs_and_validates(student, lab_root, assignment):
     noisy = {fc.grade_id: cells[fc.index].error[-400:] for fc in file_cells if fc.grade and cells[fc.index].error}
     assert not noisy, f"visible tests wrote to stderr: {noisy}"
 
-    for name, shot in (("sample_images", "samples"), ("interpolate", "interpolation")):
+    for name, shot in DRAWN_BY[assignment]:
         plotted = [c.index for c in file_cells if calls_outside_tests(c, name) and cells[c.index].images > 0]
         assert plotted, f"no cell calling {name}() rendered a figure"
         student.screenshot(f"{assignment}-2-filled-{shot}", student.image_output(plotted[0]))
@@ -191,10 +194,9 @@ def assertion_messages(text: str) -> list[str]:
     return [m.strip() for m in re.findall(r"^AssertionError: (.+)$", text, re.M)]
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", mistakes.by_id(MISTAKE_ID).assignments)
 def test_canonical_mistake_is_diagnosed(student, lab_root, assignment):
     mistake = mistakes.by_id(MISTAKE_ID)
-    assert assignment in mistake.assignments
     relpath, path = serve(lab_root, assignment, "mistake", notebooks.filled_release(assignment, edits=mistake.edits()))
     grade_cell = next(c for c in file_code_cells(path) if c.grade_id == mistake.check_grade_id)
 
