@@ -99,7 +99,7 @@ def test_broken_submissions(graded):
     assert killed.status == Status.NEUTRALISED and automatic(killed) == automatic(results["correcta"])
     syntax = automatic(results["error_sintaxis"])
     assert syntax["test_cond_encoder"][0] == 0
-    assert "SyntaxError" in cell_text(course, chosen["error_sintaxis"].student, "test_cond_encoder")
+    assert "SyntaxError" in cell_text(course, chosen["error_sintaxis"].student, "cond_encoder")
 
 
 def test_plain_nbgrader_autograde_gives_the_same_grades(graded, tmp_path):

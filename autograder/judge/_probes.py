@@ -70,12 +70,18 @@ class LinearCondDecoder(LinearDecoder):
     def recover(self, images):
         """(codes (n, latent_dim), label weights (n, classes), relative residual per image): least squares of
         logit(images) − b on [W; V]; a decoder output with a one-hot label gives that one-hot row, residual ≈ 0."""
-        images = np.asarray(images, "float64")
-        p = np.clip(images.reshape(len(images), -1), 1e-7, 1 - 1e-7)
+        images = np.asarray(images, "float64").reshape(len(images), -1)
+        p = np.clip(images, 1e-7, 1 - 1e-7)
         target = np.log(p / (1 - p)) - self.b
         basis = np.concatenate([self.W, self.V]).astype("float64")
         coef, *_ = np.linalg.lstsq(basis.T, target.T, rcond=None)
         coef = coef.T
-        residual = np.linalg.norm(coef @ basis - target, axis=1) / np.maximum(np.linalg.norm(target, axis=1), 1e-9)
+        # a pixel saturated in float32 (codes far from the prior) has lost its logit: such an image is solved on
+        # its other pixels (when enough of them are left to determine the unknowns)
+        live = (images > 1e-6) & (images < 1 - 1e-6)
+        for i in np.flatnonzero(~live.all(axis=1) & (live.sum(axis=1) >= 2 * len(basis))):
+            coef[i], *_ = np.linalg.lstsq(basis.T[live[i]], target[i, live[i]], rcond=None)
+        error = np.where(live, coef @ basis - target, 0.0)
+        scale = np.maximum(np.linalg.norm(np.where(live, target, 0.0), axis=1), 1e-9)
         k = self.W.shape[0]
-        return coef[:, :k], coef[:, k:], residual
+        return coef[:, :k], coef[:, k:], np.linalg.norm(error, axis=1) / scale
