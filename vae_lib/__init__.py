@@ -42,6 +42,7 @@ from vae_lib.generation import (
     sample_prior,
     traverse,
 )
+from vae_lib.conditional import CVAE, build_cond_decoder, build_cond_encoder, class_accuracy, one_hot, sample_class
 from vae_lib.losses import bce_from_logits, kl_divergence, reconstruction_loss
 from vae_lib.model import VAE
 from vae_lib.networks import build_conv_decoder, build_conv_encoder, build_dense_decoder, build_dense_encoder
@@ -56,6 +57,7 @@ __all__ = [
     "Sampling", "kl_divergence", "reconstruction_loss", "bce_from_logits",
     "build_dense_encoder", "build_dense_decoder", "build_conv_encoder", "build_conv_decoder",
     "VAE", "KLAnnealing", "PosteriorCollapseMonitor",
+    "CVAE", "build_cond_encoder", "build_cond_decoder", "sample_class", "class_accuracy", "one_hot",
     "sample_prior", "encode_mean", "reconstruct", "interpolate_latent", "interpolate", "traverse", "manifold_grid",
     "latent_stats", "active_units", "posterior_collapse", "CollapseVerdict", "interpolation_smoothness",
     "importance_weighted_elbo",

@@ -14,7 +14,7 @@ Install: the wheel that comes beside the released notebook (`vaekit release` bui
 """
 from vae_runtime import testing
 from vae_runtime.callbacks import KLAnnealing, PosteriorCollapseMonitor
-from vae_runtime.classifier import load_classifier, sample_quality
+from vae_runtime.classifier import class_accuracy, load_classifier, sample_quality
 from vae_runtime.data import DataNotFoundError, dataset_source, load_dataset
 from vae_runtime.devices import configure_devices, device_summary
 from vae_runtime.diagnostics import (
@@ -43,7 +43,7 @@ __all__ = [
     "load_dataset", "dataset_source", "DataNotFoundError",
     "plot_image_grid", "plot_interpolation", "plot_latent_scatter", "plot_manifold", "plot_history", "tile_images",
     "seed_everything", "grading_mode", "device_summary", "configure_devices",
-    "load_classifier", "sample_quality",
+    "load_classifier", "sample_quality", "class_accuracy",
     "KLAnnealing", "PosteriorCollapseMonitor",
     "latent_stats", "active_units", "posterior_collapse", "CollapseVerdict", "interpolation_smoothness",
     "encode_mean", "reconstruct", "build_dense_decoder",

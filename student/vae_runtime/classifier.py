@@ -98,3 +98,20 @@ def sample_quality(images, dataset="fashion_mnist"):
         "mean_max_prob": float(np.mean(p_max)),
         "class_histogram": np.bincount(probs.argmax(axis=1), minlength=10).astype(int),
     }
+
+
+def class_accuracy(images, class_ids, dataset="fashion_mnist"):
+    """Of the images generated for each requested class, the share the reference classifier assigns to it.
+
+    images `(n, 28, 28, 1)` in [0, 1]; class_ids `(n,)` ints, the class each image was asked for. Returns a dict:
+    `per_class` (10 floats, NaN for a class with no image), `mean` (over the classes present), `n`.
+    """
+    images = np.asarray(images, "float32").reshape(-1, 28, 28, 1)
+    class_ids = np.asarray(class_ids, "int64").reshape(-1)
+    if len(images) != len(class_ids):
+        raise ValueError(f"{len(images)} imágenes y {len(class_ids)} clases: debe haber una clase por imagen")
+    predicted = np.asarray(load_classifier(dataset).predict(images, batch_size=256, verbose=0)).argmax(axis=1)
+    per_class = [float(np.mean(predicted[class_ids == c] == c)) if np.any(class_ids == c) else float("nan")
+                 for c in range(10)]
+    present = [v for v in per_class if not np.isnan(v)]
+    return {"per_class": per_class, "mean": float(np.mean(present)) if present else float("nan"), "n": int(len(images))}
