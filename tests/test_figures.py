@@ -20,7 +20,8 @@ from autograder.judge import data, figures  # noqa: E402
 from autograder.judge._framework import Evidence  # noqa: E402
 
 PRELUDE = "import numpy as np\nimport keras\nfrom keras import layers, ops\nimport tensorflow as tf\n"
-CELLS = ("sampling", "kl_divergence", "encoder", "decoder", "vae_model", "sample_images", "interpolate")
+CELLS = ("sampling", "kl_divergence", "encoder", "decoder", "vae_model", "sample_images", "interpolate",
+         "cond_encoder", "cond_decoder", "cvae_model", "sample_class")
 # part -> (grade cell, assignment, a canonical mistake of that part, whether the correct panels are pixel-identical)
 PARTS = {
     "sample_images": ("test_sample_images", "vae_clase", "samples_from_encoded_data", True),
@@ -28,7 +29,9 @@ PARTS = {
     "kl": ("test_kl_divergence", "vae_clase", "kl_sign_flipped", True),
     "sampling": ("test_sampling", "vae_clase", "std_is_exp_logvar", False),  # sample statistics: close, not equal
     "decoder": ("test_decoder", "vae_tarea", "decoder_tanh_output", False),  # another sigmoid decoder: same range
+    "sample_class": ("test_sample_class", "vae_condicional", "wrong_class_index", True),
 }
+GIVEN = ("given_sampling", "given_kl_divergence")  # the conditional notebook's given cells
 _NS: dict = {}
 
 
@@ -40,13 +43,16 @@ def namespace(assignment: str, mistake: str | None = None) -> dict:
         if mistake:
             m = mk.by_id(mistake)
             cells[m.grade_id] = cells[m.grade_id].replace(m.find, m.replace)
+        source = nbs.cells_by_grade_id(nbs.read(nbs.source_path(assignment)))
+        cells = {**{gid: source[gid].source for gid in GIVEN if gid in source}, **cells}
         ns: dict = {}
-        exec(PRELUDE + "LATENT_DIM = 10\n", ns)
+        exec(PRELUDE + f"LATENT_DIM = {judge.ASSIGNMENTS[assignment]['latent_dim']}\n", ns)
         ns["x_test"] = data.images("mnist" if assignment == "vae_clase" else "fashion_mnist", "test", 0, 2000)
-        for gid in CELLS:
+        for gid in (*GIVEN, *CELLS):
             if gid in cells:
                 exec(compile(cells[gid], f"<{assignment}:{gid}>", "exec"), ns)
-        ns["encoder"] = ns["build_encoder"](10)
+        if "build_encoder" in ns:
+            ns["encoder"] = ns["build_encoder"](10)
         _NS[key] = ns
     return _NS[key]
 

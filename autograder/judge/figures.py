@@ -275,8 +275,33 @@ def decoder(ev, probe, config) -> list[dict]:
     return [_encode(fig, axes, alt, "Los valores que produce tu decodificador frente a una salida sigmoid", matches)]
 
 
+def sample_class(ev, probe, config) -> list[dict]:
+    """The label vector the student's sample_class gave the judge's conditional probe decoder (recovered from its
+    images, mean over the 1000 images of the requested class) next to the one-hot of that class."""
+    from autograder.judge._probes import LinearCondDecoder
+
+    images = np.asarray(ev["prior"], "float64")
+    if images.size == 0 or images.size % 784:
+        return []
+    _, labels, _ = LinearCondDecoder.from_arrays(probe).recover(images.reshape(-1, 28, 28, 1))
+    wanted = int(probe["class_id"])
+    student, reference = labels.mean(axis=0), np.eye(labels.shape[1])[wanted]
+    if not np.all(np.isfinite(student)):
+        return []
+    matches = bool(np.allclose(labels, reference, atol=1e-3))
+    fig, axes = _bars_pair(student, reference, "clase", "peso en la etiqueta",
+                           ("tu etiqueta (sample_class)", f"referencia: one-hot de {wanted}"))
+    alt = (f"Dos diagramas de barras, una barra por clase (0 a {labels.shape[1] - 1}): la etiqueta que recibió el "
+           "decodificador de prueba del juez, recuperada de las 1000 imágenes que tu sample_class generó al pedirle "
+           f"la clase {wanted}. Tu etiqueta: la barra más alta es la de la clase {int(np.argmax(student))} "
+           f"({_fmt(student.max())}). Referencia: el one-hot de la clase {wanted}, 1 en su barra y 0 en las demás. "
+           + ("Coinciden." if matches else "No coinciden."))
+    return [_encode(fig, axes, alt, "La etiqueta que recibe el decodificador frente al one-hot de la clase pedida",
+                    matches)]
+
+
 MAKERS = {"sample_images": sample_images, "interpolate": interpolate, "kl": kl, "sampling": sampling,
-          "decoder": decoder}
+          "decoder": decoder, "sample_class": sample_class}
 
 
 def for_part(key: str, evidence, probe: dict, config: dict) -> list[dict]:
