@@ -1,19 +1,21 @@
-"""nbgrader configuration for the Clase 157 course root (this folder): every grading setting lives here.
+"""nbgrader configuration for the Clase 157 course root (this folder): what the course wires and every setting it
+changes (each default is declared once, with its help, in its traitlets class: see "Grading limits" below).
 
 Plain `nbgrader` commands work from here and run the same grading pipeline as `vaekit grade`, which only
 overrides these values from its command line.
 """
 import os
 
+from autograder.preprocessors import SandboxedExecute
+from autograder.settings import sqlite_url, trait_default
+
 c = get_config()  # noqa: F821 (provided by traitlets)
 
 c.CourseDirectory.course_id = "clase157-vae"
 c.CourseDirectory.root = os.environ.get("VAEKIT_COURSE_ROOT", os.path.dirname(os.path.abspath(__file__)))
 
-# Any SQLAlchemy URL works (VAEKIT_DB_URL). The SQLite default waits up to 60 s for a lock instead of
-# failing with "database is locked" when several graders write at once.
-_default_db = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db") + "?timeout=60"
-c.CourseDirectory.db_url = os.environ.get("VAEKIT_DB_URL", _default_db)
+# Any SQLAlchemy URL works (VAEKIT_DB_URL); the default is the course's SQLite file (autograder.settings.sqlite_url).
+c.CourseDirectory.db_url = os.environ.get("VAEKIT_DB_URL", sqlite_url(c.CourseDirectory.root))
 
 # Grading: each notebook runs in a bubblewrap-sandboxed kernel (autograder.sandbox); after each graded part's
 # cell, the judge sends probes into the kernel, reads back raw results and scores them in this process
@@ -39,19 +41,15 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.SandboxedExecute.sandbox = True  # `vaekit grade --no-sandbox` turns it off, and says so in every result
-c.SandboxedExecute.max_processes = 512  # processes + threads of one grading kernel (fork bombs stop here)
-c.SandboxedExecute.timeout = 180  # seconds per cell; a cell that runs longer is interrupted
-c.SandboxedExecute.interrupt_on_timeout = True
-# A kernel that imports TensorFlow on a loaded 2-core machine can take over nbclient's default 60 s to start.
-c.SandboxedExecute.startup_timeout = 180
-c.Execute.timeout = 180  # `nbgrader validate` (students' Validate button uses their own config)
-c.Grading.submission_timeout = 900.0  # seconds per submission (vaekit grade's watchdog)
-c.Grading.memory_gb = 6.0  # one submission: resident memory (watchdog) and the kernel's memory cgroup (tmpfs too)
-c.Grading.tmp_mb = 1024  # the sandbox's private /tmp and /dev/shm (tmpfs)
-c.Grading.file_mb = 1024  # largest file a grading kernel may write (RLIMIT_FSIZE)
-c.Grading.max_neutralised = 2
-c.Grading.workers = 2
+# Grading limits: each has its default, with its help, in one declaration, and only a course that wants another
+# value sets it here (e.g. `c.Grading.memory_gb = 8.0`); `vaekit grade`'s options override them for one run.
+# - the kernel's, autograder.preprocessors.SandboxedExecute: sandbox (`vaekit grade --no-sandbox` turns it off and
+#   says so in every result), max_processes, timeout (per cell), startup_timeout;
+# - the submission's, autograder.settings.Grading: submission_timeout, memory_gb, tmp_mb, file_mb, max_neutralised,
+#   workers, and the intake caps intake_file_mb, intake_total_mb, intake_files.
+# `nbgrader validate` here runs nbgrader's own Execute: it gets the grading cell timeout too (students' Validate
+# button uses their own config, autograder.exchange.student_config).
+c.Execute.timeout = trait_default(SandboxedExecute, "timeout")
 
 # Student stubs, in Spanish.
 c.ClearSolutions.code_stub = {"python": "# TU CÓDIGO AQUÍ\nraise NotImplementedError(\"Completa esta función\")"}

@@ -280,7 +280,7 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
     course = new_course(folder, tuple(assignments))
     (folder / DEMO_MARKER).write_text("carpeta de demostración creada por `vaekit demo`; se puede borrar\n")
     limits, options = limits_of(course, args), grade_options(args)
-    workers = options["workers"] or course.config.Grading.workers
+    workers = options["workers"] or course.grading.workers
     print(f"Curso de demostración en {folder}")
     for a in assignments:
         print(f"\n=== {a}: 1/5 publicar ===")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from autograder.errors import VaekitError
 from autograder.notebooks import REPO_ROOT
+from autograder.settings import KERNEL_ENV
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 
@@ -73,10 +74,17 @@ class Course:
     # settings, gradebook and commands --------------------------------------------------------------------
     @cached_property
     def config(self):
-        """The course's ``nbgrader_config.py`` as a traitlets Config (every setting lives there)."""
+        """The course's ``nbgrader_config.py`` as a traitlets Config (what it sets; the defaults are the traits')."""
         from autograder.settings import load_config
 
         return load_config(self.root)
+
+    @property
+    def grading(self):
+        """vaekit's ``settings.Grading`` for this course (its traits' defaults, overridden by nbgrader_config.py)."""
+        from autograder.settings import Grading
+
+        return Grading(config=self.config)
 
     def limits(self, **overrides):
         """The grading limits of ``nbgrader_config.py``, with ``overrides`` (the CLI's) on top."""
@@ -106,10 +114,12 @@ class Course:
         bin_dir = str(Path(sys.executable).parent)
         if bin_dir not in env.get("PATH", "").split(os.pathsep):
             env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        # Kernels must draw inline so that figures become cell outputs (and feedback images); the Makefile
-        # exports MPLBACKEND=Agg, under which plt.show() in a kernel draws nothing.
-        env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        # The kernels' environment (``settings.KERNEL_ENV``): TensorFlow quiet unless the TA asked otherwise, and
+        # figures drawn inline so that they become cell outputs (the Makefile exports MPLBACKEND=Agg, under which
+        # plt.show() in a kernel draws nothing).
+        for key, value in KERNEL_ENV.items():
+            env.setdefault(key, value)
+        env["MPLBACKEND"] = KERNEL_ENV["MPLBACKEND"]
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.update(extra or {})
         return env

@@ -27,7 +27,6 @@ from autograder.errors import VaekitError
 from autograder.grading import CourseBundle, Limits, SubmissionTask, TaskOutput, grade_task, read_submission, \
     zero_notebook
 from autograder.results import GradeResult, Status
-from autograder.settings import Grading
 
 
 def thread_env(workers: int) -> dict[str, str]:
@@ -39,8 +38,9 @@ def thread_env(workers: int) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def dask_client(workers: int = 2, scheduler: str | None = None, gpus: int = 0):
-    """A ``distributed.Client``: to ``scheduler`` when given, else to a LocalCluster of ``workers`` processes."""
+def dask_client(workers: int, scheduler: str | None = None, gpus: int = 0):
+    """A ``distributed.Client``: to ``scheduler`` when given, else to a LocalCluster of ``workers`` processes (the
+    course's ``Grading.workers`` or the CLI's ``--workers``)."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -83,7 +83,7 @@ def record(course: Course, output: TaskOutput) -> GradeResult:
     path.chmod(0o444)
     # the submission's other files (timestamp, exchange secret, weights…), through the gate; other notebooks
     # (drafts) stay in submitted/: nbgrader would try to give feedback on them
-    extras = gate.read_tree(course.submitted / student / a, Grading(config=course.config).caps())
+    extras = gate.read_tree(course.submitted / student / a, course.grading.caps())
     gate.write_tree(path.parent, {rel: data for rel, data in extras.files.items()
                                   if rel != path.name and not rel.endswith(".ipynb")})
     with course.gradebook() as gb:
@@ -162,7 +162,7 @@ def grade(course: Course, assignment: str, *, limits: Limits | None = None, work
     from autograder.results import load_results
 
     limits = limits or course.limits()
-    workers = int(workers or course.config.Grading.get("workers", 2))
+    workers = int(workers or course.grading.workers)
     check_ready(course, assignment, limits)
     chosen = sorted(students or course.students(assignment))
     done = {} if force else load_results(course.results, assignment)
@@ -172,7 +172,7 @@ def grade(course: Course, assignment: str, *, limits: Limits | None = None, work
     bar = progress or GradingProgress(len(todo), skipped=len(results))
     with dask_client(workers, scheduler, gpus=1 if gpu else 0) as client:
         futures = {}
-        caps = Grading(config=course.config).caps()
+        caps = course.grading.caps()
         for student in todo:
             intake = read_submission(course.submitted / student / assignment, caps)
             task = SubmissionTask(assignment, student, intake.files, bundle, limits,

@@ -210,14 +210,18 @@ def release_feedback(course: Course, assignment: str, exchange=None, students: l
 
 # student side ----------------------------------------------------------------------------------------------------
 def student_config(exchange: Path, course_id: str, student_id: str | None = None, cache: Path | None = None) -> str:
-    """A student's ``nbgrader_config.py`` (in ``~/.jupyter`` or the folder where they run JupyterLab/nbgrader)."""
+    """A student's ``nbgrader_config.py`` (in ``~/.jupyter`` or the folder where they run JupyterLab/nbgrader); their
+    Validate button gets the grading cell timeout (``SandboxedExecute.timeout``'s default)."""
+    from autograder.preprocessors import SandboxedExecute
+    from autograder.settings import trait_default
+
     lines = [
         f'"""nbgrader para un alumno del curso {course_id}: dónde está el intercambio del curso."""',
         "c = get_config()  # noqa: F821",
         f"c.CourseDirectory.course_id = {course_id!r}",
         f"c.Exchange.root = {str(exchange)!r}",
         "# Validate ejecuta el cuaderno entero; un núcleo con TensorFlow tarda en arrancar en una máquina cargada.",
-        "c.Execute.timeout = 180",
+        f"c.Execute.timeout = {trait_default(SandboxedExecute, 'timeout')}",
         "c.Execute.startup_timeout = 300",
     ]
     if student_id:  # several students under one Unix user (demo, tests): nbgrader would use the login name

@@ -14,6 +14,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.settings import Grading, trait_default
+
 MIB = 1024**2
 SKIPPED_DIRS = (".ipynb_checkpoints", "__pycache__")
 NAME_CHARS = 120  # a student's file name is cut to this many characters in any message
@@ -26,12 +28,17 @@ def shown(name: str, width: int = NAME_CHARS) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _intake(name: str, unit: int = 1):
+    return lambda: trait_default(Grading, name) * unit
+
+
 @dataclass(frozen=True)
 class Caps:
-    """Size caps of one tree: bytes per file, bytes in all, number of files, folder depth."""
-    file_bytes: int = 256 * MIB
-    total_bytes: int = 512 * MIB
-    files: int = 2000
+    """Size caps of one tree: bytes per file, bytes in all, number of files, folder depth. A course's are
+    ``Grading(config=…).caps()``; these defaults are ``settings.Grading``'s ``intake_*`` traits'."""
+    file_bytes: int = field(default_factory=_intake("intake_file_mb", MIB))
+    total_bytes: int = field(default_factory=_intake("intake_total_mb", MIB))
+    files: int = field(default_factory=_intake("intake_files"))
     depth: int = 16
 
 
@@ -111,8 +118,10 @@ def _open_nofollow(name: str, dir_fd: int | None, directory: bool = False) -> in
         raise Refused(f"no se pudo abrir ({errno.errorcode.get(error.errno, error.errno)})") from None
 
 
-def read_file(path: str | os.PathLike, limit: int = Caps.file_bytes) -> bytes:
-    """One regular file's bytes, read through the gate (the last component must not be a link)."""
+def read_file(path: str | os.PathLike, limit: int | None = None) -> bytes:
+    """One regular file's bytes, read through the gate (the last component must not be a link); ``limit``: bytes
+    (None: ``Caps().file_bytes``)."""
+    limit = Caps().file_bytes if limit is None else limit
     fd = _open_nofollow(str(path), None)
     try:
         return read_fd(fd, limit)
@@ -120,10 +129,11 @@ def read_file(path: str | os.PathLike, limit: int = Caps.file_bytes) -> bytes:
         os.close(fd)
 
 
-def read_tree(folder: str | os.PathLike, caps: Caps = Caps(), skip_dirs=SKIPPED_DIRS) -> Intake:
+def read_tree(folder: str | os.PathLike, caps: Caps | None = None, skip_dirs=SKIPPED_DIRS) -> Intake:
     """Every regular file under ``folder`` (relative path -> bytes) and every refusal; never follows a link.
 
     ``folder`` itself must be a real folder (a link there is refused as a whole)."""
+    caps = Caps() if caps is None else caps
     intake = Intake()
     total = [0]
     try:

@@ -205,7 +205,12 @@ def first_line(text: str, width: int = 60) -> str:
 class Watchdog:
     """Kills this process's new children (the grading kernel's tree) past a deadline or a memory cap."""
 
-    def __init__(self, timeout: float, memory_cap: int, max_processes: int = 512, poll: float = 0.2):
+    def __init__(self, timeout: float, memory_cap: int, max_processes: int | None = None, poll: float = 0.2):
+        """``max_processes``: the kernel's process limit (``Limits.max_processes``; None: the trait's default)."""
+        if max_processes is None:
+            from autograder.sandbox import default_max_processes
+
+            max_processes = default_max_processes()
         self.timeout, self.memory_cap, self.poll = timeout, memory_cap, poll
         self.max_processes = max(16, int(max_processes * 0.6))  # a fork bomb is stopped before it starves the rest
         self.me = psutil.Process()
@@ -289,14 +294,14 @@ class WorkerCourse:
         from nbgrader.converters import GenerateAssignment
         from nbgrader.coursedir import CourseDirectory
 
-        from autograder.settings import load_config
+        from autograder.settings import load_config, sqlite_url
 
         bin_dir = str(Path(sys.executable).parent)  # a new gradebook runs `alembic heads` from PATH
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
         config = load_config(self.root)
         config.CourseDirectory.root = str(self.root)
-        config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}"  # the scratch course's own
+        config.CourseDirectory.db_url = sqlite_url(self.root)  # the scratch course's own
         config.CourseDirectory.assignment_id = self.assignment
         config.GenerateAssignment.force = True
         stream = io.StringIO()
@@ -332,11 +337,11 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
-    from autograder.settings import load_config
+    from autograder.settings import load_config, sqlite_url
 
     config = load_config(course.root)
     config.CourseDirectory.root = str(course.root)
-    config.CourseDirectory.db_url = f"sqlite:///{course.root / 'gradebook.db'}?timeout=60"
+    config.CourseDirectory.db_url = sqlite_url(course.root)
     config.CourseDirectory.assignment_id = course.assignment
     config.CourseDirectory.student_id = student
     config.SandboxedExecute.sandbox = limits.sandbox

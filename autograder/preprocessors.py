@@ -26,7 +26,8 @@ import nbformat
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from autograder import judge, tampering
+from autograder import tampering  # the judge (and its TensorFlow) is imported where a notebook is graded, not here:
+# reading these classes' settings (``Limits.from_config``, nbgrader_config.py) stays cheap
 from autograder.grading import EVIDENCE, evidence_key, normalise_grade_cells
 
 NO_SANDBOX_NOTE = "calificada SIN sandbox (--no-sandbox): el código del alumno pudo acceder a todo el equipo"
@@ -53,7 +54,14 @@ class SandboxedExecute(Execute):
 
     sandbox = Bool(True, help="run grading kernels in the bubblewrap sandbox (False only with --no-sandbox)"
                    ).tag(config=True)
-    max_processes = Integer(512, help="process/thread limit of a grading kernel").tag(config=True)
+    max_processes = Integer(512, help="processes + threads of one grading kernel (RLIMIT_NPROC; TensorFlow uses ~60 "
+                            "threads): fork bombs stop here, and vaekit grade's watchdog at 60% of it"
+                            ).tag(config=True)
+    timeout = Integer(180, allow_none=True, help="seconds per cell; a cell that runs longer is interrupted (vaekit "
+                      "grade --cell-timeout; the course's nbgrader_config.py gives nbgrader validate the same)"
+                      ).tag(config=True)
+    startup_timeout = Integer(180, help="seconds a grading kernel may take to start (one that imports TensorFlow on "
+                              "a loaded 2-core machine can take over nbclient's 60 s)").tag(config=True)
     cell_log = Unicode("", help="JSONL file: one line as each cell starts and ends (set by vaekit grade)"
                        ).tag(config=True)
     neutralise_file = Unicode("", help="JSON {cell key: Spanish reason} of cells to run as an error"
@@ -112,7 +120,7 @@ class SandboxedExecute(Execute):
 
     # the run --------------------------------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
-        from autograder import gate
+        from autograder import gate, judge
         from autograder.settings import Grading
 
         resources = resources if resources is not None else {}
@@ -146,6 +154,8 @@ class SandboxedExecute(Execute):
 
     def _after_kernel(self, vk: dict) -> None:
         """Once the kernel is gone: the limits it ran under, whether its cgroup killed it, then its evidence."""
+        from autograder import judge
+
         events = getattr(self._km, "events", None) or {}
         vk["limits"] = events.get("limits", {"sandbox": False})
         self._log("kernel_end", "", "", oom_killed=bool(events.get("oom_killed")), limits=vk["limits"])
@@ -186,6 +196,8 @@ class SandboxedExecute(Execute):
         """Send ``grade_id``'s probe and collector into the kernel; its evidence is read after the kernel ends."""
         import numpy as np
 
+        from autograder import judge
+
         vk = self.resources["vaekit"]
         part = self._parts[grade_id]
         started = time.monotonic()
@@ -219,6 +231,8 @@ def judge_with_deadline(part, grade_id: str, evidence, probe, config, points: fl
     the judge busy longer gets 0 points with its reason (the evidence is bounded in size before it is loaded, so
     the judge's memory is bounded with it)."""
     import concurrent.futures
+
+    from autograder import judge
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"vaekit-judge-{grade_id}")
     future = pool.submit(part.judge, grade_id, evidence, probe, config, points)
@@ -261,6 +275,8 @@ class JudgeGradeCells(NbGraderPreprocessor):
                            ).tag(config=True)
 
     def preprocess(self, nb, resources):
+        from autograder import judge
+
         vk = resources.get("vaekit") or {}
         assignment = vk.get("assignment") or resources.get("nbgrader", {}).get("assignment")
         parts = judge.parts_for(assignment)

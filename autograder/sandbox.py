@@ -23,7 +23,7 @@ from pathlib import Path
 
 from autograder import sandbox_doctor
 from autograder.errors import VaekitError
-from autograder.settings import TF_QUIET_ENV
+from autograder.settings import KERNEL_ENV, trait_default
 
 INSTALL_HINT = ("Instala bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; o `make sandbox`) y "
                 "comprueba que los espacios de nombres de usuario están activos "
@@ -35,8 +35,6 @@ PASSED_ENV = ("LANG", "LC_ALL", "TZ", "VAE_DATA_DIR", "NBGRADER_EXECUTION", "PYT
               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_FORCE_GPU_ALLOW_GROWTH",
               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
               "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "VAEKIT_QUICK")
-# Figures become cell outputs (feedback images); TensorFlow's C++ start-up logs stay out of the students' view.
-KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", **TF_QUIET_ENV}
 SYSTEM_DIRS = ("/usr", "/etc", "/opt")
 SYSTEM_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
 SANDBOX_UID_BASE = 60000  # root graders run each kernel as uid SANDBOX_UID_BASE + (grader pid mod 30000)
@@ -46,13 +44,20 @@ class SandboxUnavailable(VaekitError):
     pass
 
 
+def default_max_processes() -> int:
+    """The process limit where no course sets one: ``SandboxedExecute.max_processes``'s default."""
+    from autograder.preprocessors import SandboxedExecute
+
+    return trait_default(SandboxedExecute, "max_processes")
+
+
 @dataclass
 class SandboxSpec:
     """What one kernel's sandbox mounts. ``writable``: the submission folder and the kernel's runtime folder."""
     writable: list[Path]
     readable: list[Path] = field(default_factory=list)
     cwd: Path | None = None
-    max_processes: int = 512  # processes + threads of the kernel's uid (TensorFlow uses ~60 threads)
+    max_processes: int = field(default_factory=default_max_processes)  # processes + threads of the kernel's uid
     env: dict[str, str] = field(default_factory=dict)
     devices: list[str] = field(default_factory=list)  # e.g. /dev/nvidia0 on a GPU worker
     tmp_bytes: int = 0  # size of the private /tmp and /dev/shm tmpfs (0: bubblewrap's default, half the RAM)
@@ -190,7 +195,7 @@ def _processes_of_current_user() -> int:
 
 # --------------------------------------------------------------------------------------------------------
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
-from traitlets import Integer, List as TList, Unicode  # noqa: E402
+from traitlets import Integer, List as TList, Unicode, default  # noqa: E402
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -203,13 +208,18 @@ class SandboxedKernelManager(AsyncKernelManager):
     that were in force and whether the cgroup's limit killed it.
     """
 
-    max_processes = Integer(512, help="RLIMIT_NPROC of the kernel's uid (processes and threads)").tag(config=True)
+    max_processes = Integer(help="RLIMIT_NPROC of the kernel's uid (processes and threads); SandboxedExecute sets "
+                            "it from its own max_processes").tag(config=True)
     readable = TList(Unicode(), help="extra read-only folders mounted in the sandbox").tag(config=True)
     writable = TList(Unicode(), help="extra writable folders mounted in the sandbox").tag(config=True)
     devices = TList(Unicode(), help="device files bound into the sandbox (e.g. /dev/nvidia0)").tag(config=True)
     memory_bytes = Integer(0, help="memory cgroup limit of the kernel, tmpfs and shared memory included (0: none)")
     tmp_bytes = Integer(0, help="size of the sandbox's /tmp and /dev/shm (0: bubblewrap's default)")
     file_bytes = Integer(0, help="RLIMIT_FSIZE of the kernel (0: none)")
+
+    @default("max_processes")
+    def _default_max_processes(self) -> int:
+        return default_max_processes()
 
     def __init__(self, **kwargs):
         import tempfile

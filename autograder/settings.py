@@ -1,6 +1,8 @@
-"""vaekit's own grading settings, as traitlets set in the course's ``nbgrader_config.py`` (one place for every
-setting; the ``vaekit`` CLI only overrides them). nbgrader's and vaekit's preprocessors read their own traits
-(``SandboxedExecute.timeout`` per cell, ``SandboxedExecute.sandbox``, ``CourseDirectory.db_url``…) from the same file.
+"""vaekit's own grading settings, as traitlets set in the course's ``nbgrader_config.py`` (the ``vaekit`` CLI only
+overrides them). Each default is written once, in its trait's declaration (with its ``help``): the watchdog's and the
+sandbox's in ``Grading`` here, the kernel's (cell timeout, process limit, sandbox on/off) in
+``autograder.preprocessors.SandboxedExecute``. Everything else takes values from those traits: ``Limits.from_config``
+builds them with ``config=``, and a default outside a course reads ``trait_default``.
 """
 from __future__ import annotations
 
@@ -14,6 +16,20 @@ from traitlets.config.loader import PyFileConfigLoader
 # TensorFlow's C++ start-up logs (absl, oneDNN) stay out of every output: kernels, the judge, the TA's console.
 TF_QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "GRPC_VERBOSITY": "ERROR",
                 "ABSL_MIN_LOG_LEVEL": "3"}
+# The environment of every notebook kernel vaekit starts (sandboxed or by an nbgrader command): figures become cell
+# outputs (feedback images), and TensorFlow stays quiet.
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", **TF_QUIET_ENV}
+
+
+def sqlite_url(root) -> str:
+    """A course's default gradebook, ``<root>/gradebook.db``: it waits up to 60 s for a lock instead of failing with
+    "database is locked" when several graders write at once."""
+    return f"sqlite:///{Path(root) / 'gradebook.db'}?timeout=60"
+
+
+def trait_default(cls, name: str):
+    """The default declared by ``cls``'s trait ``name`` (where no course config is at hand)."""
+    return cls.class_traits()[name].default_value
 
 
 class Grading(Configurable):

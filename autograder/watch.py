@@ -194,7 +194,7 @@ class Watcher:
         """Rounds every ``interval`` seconds until stopped (SIGINT/SIGTERM) or after ``max_rounds``."""
         from autograder.engine import dask_client
 
-        workers = int(workers or self.course.config.Grading.get("workers", 2))
+        workers = int(workers or self.course.grading.workers)
         where = scheduler or f"un LocalCluster de {workers} trabajadores"
         self.say(f"Vigilando {self.assignment} en {self.exchange} (cada {interval:g} s; califica en {where}). "
                  "Ctrl-C para parar: se puede volver a arrancar cuando se quiera.")
