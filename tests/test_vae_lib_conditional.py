@@ -1,6 +1,6 @@
-"""vae_lib's conditional VAE (the reference of the third assignment): its networks, train step and sampler pass the
-judge's checks of the matching parts (in-process, on trusted code), its logits path is the sigmoid path's loss, and
-`vae_runtime.class_accuracy` measures what it says on real images."""
+"""vae_lib's conditional VAE (the reference of the third assignment) against the judge: its networks, train step and
+sampler pass the judge's checks of the matching parts (in-process, on trusted code), and its logits path is the
+sigmoid path's loss. Its own closed-form checks are in test_conditional_lib.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import pytest
 
 import vae_lib
 from autograder import judge
-from vae_runtime import class_accuracy, load_dataset
+from vae_runtime import load_dataset
 
 ASSIGNMENT = "vae_condicional"
 
@@ -39,15 +39,3 @@ def test_logits_path_is_the_sigmoid_path():
     assert logits_recon == pytest.approx(expected_recon, rel=1e-4)
     total, recon, kl = (float(v) for v in model.losses_of(x, labels))
     assert total == pytest.approx(recon + 2.0 * kl, rel=1e-6) and recon > 0 and kl >= 0
-
-
-def test_class_accuracy_on_real_images():
-    """The reference classifier on real test images: their true classes ≥ 85 %, the next class < 20 %."""
-    x, y = load_dataset("fashion_mnist", split="test", limit=1000)
-    right = class_accuracy(x, y)
-    shifted = class_accuracy(x, (y + 1) % 10)
-    assert right["n"] == 1000 and len(right["per_class"]) == 10
-    assert right["mean"] >= 0.85, right
-    assert shifted["mean"] < 0.2, shifted
-    with pytest.raises(ValueError, match="una clase por imagen"):
-        class_accuracy(x[:3], y[:2])

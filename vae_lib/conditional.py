@@ -10,7 +10,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from vae_lib.losses import bce_from_logits, kl_divergence
+from vae_lib.losses import bce_from_logits, kl_divergence, reconstruction_loss
+from vae_lib.model import _logits_model
 from vae_lib.sampling import Sampling
 from vae_runtime.classifier import class_accuracy as _classifier_accuracy
 from vae_runtime.networks import sigmoid_output as _sigmoid_output
@@ -60,12 +61,14 @@ class CVAE(keras.Model):
         self.encoder, self.decoder = encoder, decoder
         self.beta = self.add_weight(name="beta", shape=(), trainable=False,
                                     initializer=keras.initializers.Constant(float(beta)))
-        last = decoder.layers[-1]  # train on the logits before the sigmoid when the decoder has them (stable BCE)
-        logits = last.input if isinstance(last, layers.Activation) else None
-        object.__setattr__(self, "_logits", None if logits is None else keras.Model(decoder.inputs, logits))
+        # The decoder up to the logits before its sigmoid (stable BCE), when its last layer is Activation("sigmoid");
+        # shares the decoder's layers, kept out of Keras's tracking so weights are not listed twice.
+        object.__setattr__(self, "_logits", _logits_model(decoder))
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        if getattr(encoder, "built", False) and getattr(decoder, "built", False):
+            self.built = True  # load_weights works before any fit
 
     @property
     def metrics(self):
@@ -78,8 +81,6 @@ class CVAE(keras.Model):
 
     def losses_of(self, x, y, training=False):
         """(total, reconstruction, KL) of a batch: batch means of the per-example sums."""
-        from vae_lib.losses import reconstruction_loss
-
         x, y = ops.convert_to_tensor(x, "float32"), ops.convert_to_tensor(y, "float32")
         z_mean, z_log_var, z = self.encoder([x, y], training=training)
         if self._logits is not None:
