@@ -5,6 +5,7 @@ release, each canonical mistake, the broken ones) graded once through `vaekit gr
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 ASSIGNMENT = "vae_condicional"
 LIMIT_ARGS = ["--cell-timeout", "60", "--timeout", "420", "--memory-gb", "4"]
+SOLUTION_WEIGHTS = REPO_ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.weights.h5"
+WITH_WEIGHTS = "alu_con_pesos"
 
 
 def examples():
@@ -42,11 +45,17 @@ def graded(tmp_path_factory):
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force")
     chosen = examples()
     copy_examples(course, chosen)
+    # a correct student who submits the weights of the full 20-epoch run beside the notebook
+    with_weights = course.submitted / WITH_WEIGHTS / ASSIGNMENT
+    shutil.copytree(REPO_ROOT / "examples" / "submitted" / chosen["correcta"].student / ASSIGNMENT, with_weights)
+    shutil.copy(SOLUTION_WEIGHTS, with_weights / SOLUTION_WEIGHTS.name)
     run = subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(course.root), "grade", ASSIGNMENT,
                           "--workers", "2", *LIMIT_ARGS], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     by_student = load_results(course.results, ASSIGNMENT)
-    return course, {case: by_student[e.student] for case, e in chosen.items()}, chosen
+    results = {case: by_student[e.student] for case, e in chosen.items()}
+    results[WITH_WEIGHTS] = by_student[WITH_WEIGHTS]
+    return course, results, chosen
 
 
 def automatic(result):
@@ -100,6 +109,17 @@ def test_broken_submissions(graded):
     syntax = automatic(results["error_sintaxis"])
     assert syntax["test_cond_encoder"][0] == 0
     assert "SyntaxError" in cell_text(course, chosen["error_sintaxis"].student, "cond_encoder")
+
+
+def test_submitted_full_run_weights_are_loaded_and_measured(graded):
+    """The full run's weights beside the notebook are loaded instead of retraining; the judge's note on the trained
+    model says so and measures its conditional accuracy (the committed solution's table: 76.7 % on 100 per class)."""
+    course, results, _ = graded
+    assert automatic(results[WITH_WEIGHTS]) == automatic(results["correcta"])
+    note = cell_text(course, WITH_WEIGHTS, "test_sample_class")
+    found = re.search(r"pesos del entrenamiento completo entregados; informativo, no puntúa\): el clasificador de "
+                      r"referencia asigna a la clase pedida el (\d+)%", note)
+    assert found and int(found.group(1)) >= 60, note
 
 
 def test_plain_nbgrader_autograde_gives_the_same_grades(graded, tmp_path):
