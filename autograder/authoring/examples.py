@@ -20,7 +20,7 @@ from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples"
 
-# The grade cell used by the grade-cell examples (present in both assignments).
+# The grade cell used by the grade-cell examples (present in both VAE notebooks).
 KL_TEST = "test_kl_divergence"
 KL_SOLUTION = "kl_divergence"
 

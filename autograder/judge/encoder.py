@@ -7,9 +7,11 @@ instead must give a standardised residual that is N(0, 1), independent of the ju
 z_mean and z_log_var are two different heads without an activation (they take both signs and grow without bound
 when the input is scaled); the homework's encoder is convolutional (any convolution layer, nested models and
 custom layers included). The architecture sub-checks share one unit of weight, so a mistake in the heads or the
-sampling loses the same share of the points in both assignments. Outputs are judged as a model's: the same image
-gives the same z_mean in another call (and in the encoder built for latent_dim + 2, whose z_mean is evidence, not
-its reported shape), different images different ones; "is a keras.Model" needs the model to have run.
+sampling loses the same share of the points in both VAE notebooks. z must also carry gradient to both heads (the
+reparametrisation's point): ∇x Σ w·z = ∇x Σ w·μ + ∇x Σ ½w(z − μ)·log σ² on 8 images (``gradient_path``).
+Outputs are judged as a model's: the same image gives the same z_mean in another call (and in the encoder built for
+latent_dim + 2, whose z_mean is evidence, not its reported shape), different images different ones; "is a
+keras.Model" needs the model to have run.
 """
 from __future__ import annotations
 
