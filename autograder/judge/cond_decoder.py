@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.judge import decoder
+from autograder.judge.cond_encoder import label_width_problem
 from autograder.judge._framework import Part, SubCheck, array, floats
 
 NUM_CLASSES = 10
@@ -35,26 +36,17 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
             return ("el decodificador ignora la etiqueta: el mismo z con otra etiqueta da la misma imagen "
                     "(concatena z con la etiqueta one-hot a la entrada del decodificador)")
 
-    def label_width():
-        if "integer_label_images" in ev:
-            return ("la etiqueta entra como un entero (batch, 1): debe entrar como one-hot (batch, num_classes), "
-                    "p. ej. keras.Input(shape=(num_classes,)) y np.eye(num_classes)[y]")
-        if "wide_images" not in ev:
-            return (f"build_cond_decoder(latent_dim, num_classes={classes + 2}) no acepta etiquetas one-hot de "
-                    f"ancho {classes + 2} ({ev.error('wide_images')}): la etiqueta entra como one-hot "
-                    "(batch, num_classes), no como un entero")
-        if floats(ev["wide_images"]).shape != (4, 28, 28, 1):
-            return f"con num_classes={classes + 2} la salida tiene forma {floats(ev['wide_images']).shape}"
-
     return checks + [
         SubCheck("usa la etiqueta: el mismo z con otra etiqueta da otra imagen", 2, uses_label,
                  "el decodificador no usa la etiqueta"),
-        SubCheck("la etiqueta entra como one-hot de ancho num_classes", 1, label_width,
+        SubCheck("la etiqueta entra como one-hot de ancho num_classes", 1,
+                 lambda: label_width_problem(ev, "build_cond_decoder", classes, "integer_label_images", "wide_images",
+                                             "la salida", (4, 28, 28, 1)),
                  "la etiqueta no entra como one-hot (batch, num_classes)"),
     ]
 
 
-EVIDENCE = {**{k: v for k, v in decoder.EVIDENCE.items()}, "label_images": array(16, 28, 28, 1),
+EVIDENCE = {**decoder.EVIDENCE, "label_images": array(16, 28, 28, 1),
             "wide_images": array(4, 28, 28, 1),
             "integer_label_images": array(4, 28, 28, 1, optional=True)}  # only a model taking integer labels gives it
 PART = Part("cond_decoder", "build_cond_decoder", make_probe, subchecks, evidence=EVIDENCE)

@@ -25,6 +25,23 @@ def make_probe(config: dict) -> dict:
             "labels_other": (labels + 1 + np.arange(len(labels)) % (classes - 1)) % classes}
 
 
+def label_width_problem(ev, builder: str, classes: int, integer_key: str, wide_key: str, output: str,
+                        wide_shape: tuple) -> str | None:
+    """None when the label enters as one-hot of the width asked for: no output came from a call with integer labels
+    (``integer_key``) and the model built for ``classes + 2`` classes gave ``output`` of ``wide_shape``
+    (``wide_key``). Shared by the conditional encoder and decoder."""
+    if integer_key in ev:
+        return ("la etiqueta entra como un entero (batch, 1): debe entrar como one-hot (batch, num_classes), "
+                "p. ej. keras.Input(shape=(num_classes,)) y np.eye(num_classes)[y]")
+    if wide_key not in ev:
+        return (f"{builder}(latent_dim, num_classes={classes + 2}) no acepta etiquetas one-hot de ancho "
+                f"{classes + 2} ({ev.error(wide_key)}): la etiqueta entra como one-hot (batch, num_classes), no como "
+                "un entero")
+    if floats(ev[wide_key]).shape != wide_shape:
+        return f"con num_classes={classes + 2} {output} tiene forma {floats(ev[wide_key]).shape}"
+    return None
+
+
 def subchecks(ev, probe, config) -> list[SubCheck]:
     classes = int(probe["num_classes"])
     checks = encoder.subchecks(ev, probe, {**config, "convolutional": False}, builder="build_cond_encoder")
@@ -40,21 +57,12 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
             return ("el codificador ignora la etiqueta: las mismas imágenes con otras etiquetas dan el mismo z_mean "
                     "y z_log_var (concatena la etiqueta one-hot con la imagen aplanada antes de las capas Dense)")
 
-    def label_width():
-        if "integer_label_z_mean" in ev:
-            return ("la etiqueta entra como un entero (batch, 1): debe entrar como one-hot (batch, num_classes), "
-                    "p. ej. keras.Input(shape=(num_classes,)) y np.eye(num_classes)[y]")
-        if "wide_z_mean" not in ev:
-            return (f"build_cond_encoder(latent_dim, num_classes={classes + 2}) no acepta etiquetas one-hot de "
-                    f"ancho {classes + 2} ({ev.error('wide_z_mean')}): la etiqueta entra como one-hot "
-                    "(batch, num_classes), no como un entero")
-        if floats(ev["wide_z_mean"]).shape != (8, int(probe["latent_dim"])):
-            return f"con num_classes={classes + 2} z_mean tiene forma {floats(ev['wide_z_mean']).shape}"
-
     return checks + [
         SubCheck("usa la etiqueta: otras etiquetas dan otro z_mean / z_log_var", 2, uses_label,
                  "el codificador no usa la etiqueta"),
-        SubCheck("la etiqueta entra como one-hot de ancho num_classes", 1, label_width,
+        SubCheck("la etiqueta entra como one-hot de ancho num_classes", 1,
+                 lambda: label_width_problem(ev, "build_cond_encoder", classes, "integer_label_z_mean", "wide_z_mean",
+                                             "z_mean", (8, int(probe["latent_dim"]))),
                  "la etiqueta no entra como one-hot (batch, num_classes)"),
     ]
 

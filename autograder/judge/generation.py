@@ -56,21 +56,42 @@ def _prior_problem(codes: np.ndarray) -> str | None:
             f"{np.round(std, 2)}): muestrea z ~ N(0, I) de tamaño (n, latent_dim), no de datos codificados")
 
 
+def array_problem(ev) -> str | None:
+    """None when a sampler's first call (evidence ``type_name``, ``small``: 16 images) returned a NumPy array
+    (n, 28, 28, 1) in [0, 1]; else a diagnosis. Shared by sample_images and sample_class."""
+    if ev.text("type_name") != "ndarray":
+        return f"devuelve {ev.text('type_name')}; debe devolver un array de NumPy (n, 28, 28, 1)"
+    images = floats(ev["small"])
+    if images.shape != (16, 28, 28, 1):
+        return f"forma {images.shape}; debe ser (n, 28, 28, 1)"
+    if images.min() < 0 or images.max() > 1:
+        return "los valores deben estar en [0, 1] (la salida sigmoid del decodificador)"
+    return None
+
+
+def seed_problem(ev, codes_of) -> str | None:
+    """None when the seed fixes a sampler's images (``seed3_a`` = ``seed3_b``) and other seeds give independent
+    draws: ``seed4``'s codes (``codes_of(images)``, recovered by the probe decoder) uncorrelated with seed 3's
+    (|r| < 0.6, over 5 standard errors of a correlation of 8·latent_dim values), not one draw altered."""
+    a, b, c = floats(ev["seed3_a"]), floats(ev["seed3_b"]), floats(ev["seed4"])
+    if not np.allclose(a, b):
+        return "con la misma semilla deben salir las mismas muestras (usa seed para el generador de z)"
+    if np.allclose(a, c):
+        return ("con semillas distintas salen las mismas imágenes: ¿decodificas datos codificados en lugar de "
+                "z ~ N(0, I)?")
+    codes_a, codes_c = codes_of(a), codes_of(c)
+    if not abs(np.corrcoef(codes_a.ravel(), codes_c.ravel())[0, 1]) < 0.6:
+        return ("con semillas distintas salen casi las mismas muestras (no son extracciones independientes): "
+                "usa seed para crear el generador de z")
+    return None
+
+
 def subchecks(ev, probe, config) -> list[SubCheck]:
     def main_prior_problem():
         try:
             return _prior_problem(_decoder(probe).recover_codes(floats(ev["prior"]))[0])
         except Exception:  # noqa: BLE001 (no usable main samples: judged by "z ~ N(0, I) decodificado")
             return "sin muestras"
-
-    def shape():
-        if ev.text("type_name") != "ndarray":
-            return f"devuelve {ev.text('type_name')}; debe devolver un array de NumPy (n, 28, 28, 1)"
-        images = floats(ev["small"])
-        if images.shape != (16, 28, 28, 1):
-            return f"forma {images.shape}; debe ser (n, 28, 28, 1)"
-        if images.min() < 0 or images.max() > 1:
-            return "los valores deben estar en [0, 1] (la salida sigmoid del decodificador)"
 
     def from_prior():
         codes, residual = _decoder(probe).recover_codes(floats(ev["prior"]))
@@ -95,27 +116,14 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         if problem and not main_prior_problem():  # a wrong prior is judged once, by "z ~ N(0, I) decodificado"
             return f"con latent_dim = {other}: {problem} (¿tamaño latente fijo en lugar de latent_dim?)"
 
-    def seeded():
-        a, b, c = floats(ev["seed3_a"]), floats(ev["seed3_b"]), floats(ev["seed4"])
-        if not np.allclose(a, b):
-            return "con la misma semilla deben salir las mismas muestras (usa seed para el generador de z)"
-        if np.allclose(a, c):
-            return ("con semillas distintas salen las mismas imágenes: ¿decodificas datos codificados en lugar de "
-                    "z ~ N(0, I)?")
-        # different, and independent: the codes behind seed 3's and seed 4's images are uncorrelated (|r| < 0.6,
-        # over 5 standard errors of a correlation of 8·latent_dim values), not one draw altered
-        codes_a, codes_c = (_decoder(probe).recover_codes(images)[0] for images in (a, c))
-        r = np.corrcoef(codes_a.ravel(), codes_c.ravel())[0, 1]
-        if not abs(r) < 0.6:
-            return ("con semillas distintas salen casi las mismas muestras (no son extracciones independientes): "
-                    "usa seed para crear el generador de z")
-
     return [
-        SubCheck("array (n, 28, 28, 1) en [0, 1]", 1, shape, "sample_images falla"),
+        SubCheck("array (n, 28, 28, 1) en [0, 1]", 1, lambda: array_problem(ev), "sample_images falla"),
         SubCheck("z ~ N(0, I) decodificado", 2, from_prior, "las muestras no vienen de z ~ N(0, I)"),
         SubCheck("z de tamaño latent_dim (probado con otro tamaño)", 1, follows_latent_dim,
                  "no usa latent_dim"),
-        SubCheck("la semilla fija las muestras", 1, seeded, "la semilla no se respeta"),
+        SubCheck("la semilla fija las muestras", 1,
+                 lambda: seed_problem(ev, lambda images: _decoder(probe).recover_codes(images)[0]),
+                 "la semilla no se respeta"),
     ]
 
 
