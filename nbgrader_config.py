@@ -6,7 +6,7 @@ overrides these values from its command line.
 """
 import os
 
-from autograder.preprocessors import SandboxedExecute
+from autograder.grade.pipeline import SandboxedExecute
 from autograder.settings import sqlite_url, trait_default
 
 c = get_config()  # noqa: F821 (provided by traitlets)
@@ -17,14 +17,14 @@ c.CourseDirectory.root = os.environ.get("VAEKIT_COURSE_ROOT", os.path.dirname(os
 # Any SQLAlchemy URL works (VAEKIT_DB_URL); the default is the course's SQLite file (autograder.settings.sqlite_url).
 c.CourseDirectory.db_url = os.environ.get("VAEKIT_DB_URL", sqlite_url(c.CourseDirectory.root))
 
-# Grading: each notebook runs in a bubblewrap-sandboxed kernel (autograder.sandbox); after each graded part's
+# Grading: each notebook runs in a bubblewrap-sandboxed kernel (autograder.grade.sandbox); after each graded part's
 # cell, the judge sends probes into the kernel, reads back raw results and scores them in this process
 # (autograder.judge). Grading mode trains for seconds, never the full homework.
 c.Autograde.autograde_preprocessors = [
-    "autograder.preprocessors.SandboxedExecute",
+    "autograder.grade.pipeline.SandboxedExecute",
     "autograder.student_output.InertStudentContent",  # no script, handler or remote request in what the TA opens
     "autograder.student_output.LimitOutputSize",  # outputs cut by characters too (LimitOutput counts lines)
-    "autograder.preprocessors.JudgeGradeCells",
+    "autograder.grade.pipeline.JudgeGradeCells",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -34,7 +34,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 # Before nbgrader's own sanitize steps: a pasted grade cell or an invented grade id costs at most its part.
 c.Autograde.sanitize_preprocessors = [
-    "autograder.preprocessors.NormaliseGradeCells",
+    "autograder.grade.pipeline.NormaliseGradeCells",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
@@ -43,7 +43,7 @@ c.Autograde.sanitize_preprocessors = [
 ]
 # Grading limits: each has its default, with its help, in one declaration, and only a course that wants another
 # value sets it here (e.g. `c.Grading.memory_gb = 8.0`); `vaekit grade`'s options override them for one run.
-# - the kernel's, autograder.preprocessors.SandboxedExecute: sandbox (`vaekit grade --no-sandbox` turns it off and
+# - the kernel's, autograder.grade.pipeline.SandboxedExecute: sandbox (`vaekit grade --no-sandbox` turns it off and
 #   says so in every result), max_processes, timeout (per cell), startup_timeout;
 # - the submission's, autograder.settings.Grading: submission_timeout, memory_gb, tmp_mb, file_mb, max_neutralised,
 #   workers, and the intake caps intake_file_mb, intake_total_mb, intake_files.

@@ -36,7 +36,7 @@ from autograder.authoring.examples import make_special_files
 from autograder.course import Course, new_course
 from autograder.errors import VaekitError
 from autograder.settings import TF_QUIET_ENV
-from autograder.grading import Limits
+from autograder.grade.task import Limits
 from autograder.results import summary_table
 from autograder.notebooks import ASSIGNMENTS, REPO_ROOT
 
@@ -82,22 +82,26 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("release", help="genera la versión del alumno y la comprueba")
+    r.set_defaults(func=run_release)
     r.add_argument("assignment", **tarea)
     add_limits(r)
     add_exchange(r, "y la publica en este intercambio de nbgrader (por defecto, c.Exchange.root si está puesto)")
 
     col = sub.add_parser("collect", help="recoge las entregas del intercambio de nbgrader en submitted/")
+    col.set_defaults(func=run_collect)
     col.add_argument("assignment", **tarea)
     col.add_argument("--student", nargs="*", default=None, help="solo estas entregas (por defecto, todas)")
     add_exchange(col)
 
     g = sub.add_parser("grade", help="califica todas las entregas de submitted/")
+    g.set_defaults(func=run_grade)
     g.add_argument("assignment", **tarea)
     g.add_argument("--student", nargs="*", default=None, help="solo estas entregas (por defecto, todas)")
     g.add_argument("--force", action="store_true", help="vuelve a calificar también las que ya tienen nota")
     add_limits(g)
 
     w = sub.add_parser("watch", help="califica cada entrega al llegar al intercambio y devuelve su retroalimentación")
+    w.set_defaults(func=run_watch)
     w.add_argument("assignment", **tarea)
     w.add_argument("--interval", type=float, default=30.0, metavar="S",
                    help="segundos entre dos recogidas del intercambio (por defecto, 30)")
@@ -108,6 +112,7 @@ def parser() -> argparse.ArgumentParser:
     add_limits(w)
 
     f = sub.add_parser("feedback", help="retroalimentación HTML por estudiante")
+    f.set_defaults(func=run_feedback)
     f.add_argument("assignment", **tarea)
     f.add_argument("--student", default=None, help="solo este estudiante (por defecto, todos los calificados)")
     f.add_argument("--release", action="store_true",
@@ -115,6 +120,7 @@ def parser() -> argparse.ArgumentParser:
     add_exchange(f)
 
     e = sub.add_parser("export", help="CSV de notas (columnas de nbgrader, o para importar en Moodle)")
+    e.set_defaults(func=run_export)
     e.add_argument("--to", type=Path, default=None, metavar="ARCHIVO",
                    help="archivo CSV de salida (por defecto, grades.csv, o moodle.csv, en la raíz del curso)")
     e.add_argument("--format", choices=("nbgrader", "moodle"), default="nbgrader",
@@ -128,21 +134,25 @@ def parser() -> argparse.ArgumentParser:
                    help="con --format moodle: 0 a quien está en la lista sin entrega (por defecto, sin nota: -)")
 
     rep = sub.add_parser("report", help="histograma y tasa de aprobación por test")
+    rep.set_defaults(func=run_report)
     rep.add_argument("assignment", **tarea)
 
     sim = sub.add_parser("similarity", help="similitud entre lo que escribió cada estudiante (report/A/similitud.html)")
+    sim.set_defaults(func=run_similarity)
     sim.add_argument("assignment", **tarea)
     sim.add_argument("--threshold", type=float, default=None, metavar="U",
                      help="similitud a partir de la cual se muestra una pareja, entre 0 y 1 (por defecto, 0.5)")
 
     s = sub.add_parser("submit", help="copia entregas (p. ej. las de ejemplo) a submitted/")
+    s.set_defaults(func=run_submit)
     s.add_argument("assignment", **tarea)
     s.add_argument("--from", dest="source", type=Path, default=REPO_ROOT / "examples" / "submitted", metavar="CARPETA",
                    help="carpeta con <estudiante>/<tarea>/ (por defecto, examples/submitted)")
 
-    sub.add_parser("examples", help="regenera examples/")
+    sub.add_parser("examples", help="regenera examples/").set_defaults(func=run_examples)
 
     d = sub.add_parser("demo", help="release → entregas de ejemplo → calificación → retroalimentación → informe")
+    d.set_defaults(func=run_demo)
     d.add_argument("--folder", type=Path, default=REPO_ROOT / "demo", help="carpeta de la demo (por defecto, demo/)")
     d.add_argument("--assignment", nargs="*", default=["vae_condicional", "vae_tarea"], choices=ASSIGNMENTS,
                    help="tareas de la demo (por defecto, vae_condicional y vae_tarea)")
@@ -152,6 +162,7 @@ def parser() -> argparse.ArgumentParser:
     add_limits(d)
 
     sol = sub.add_parser("solutions", help="ejecuta los cuadernos solución completos en solutions/")
+    sol.set_defaults(func=solutions.run_args)
     solutions.add_arguments(sol)
     return p
 
@@ -248,7 +259,7 @@ def cmd_exchange_views(course: Course, assignment: str, results) -> None:
 
 
 def cmd_grade(course: Course, assignment: str, limits: Limits, options: dict, students=None, force=False) -> list:
-    from autograder.engine import grade
+    from autograder.grade.coordinator import grade
 
     results = grade(course, assignment, limits=limits, students=students, force=force, **options)
     print()
@@ -274,7 +285,7 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
     folder = Path(folder).resolve()
     if folder.exists():
         if not (folder / DEMO_MARKER).exists():
-            raise SystemExit(f"{folder} existe y no es una carpeta de demo de vaekit: no la toco.")
+            raise VaekitError(f"{folder} existe y no es una carpeta de demo de vaekit: no la toco.")
         shutil.rmtree(folder)
     start = time.monotonic()
     course = new_course(folder, tuple(assignments))
@@ -293,7 +304,7 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
         if getattr(args, "exchange", False):  # `vaekit demo --exchange`: the same submissions via nbgrader's exchange
             cmd_exchange_demo(course, a, students)
         print(f"\n=== {a}: 3/5 calificar ({workers} a la vez) ===")
-        from autograder.engine import grade
+        from autograder.grade.coordinator import grade
 
         results = grade(course, a, limits=limits, **options)
         print(f"\n=== {a}: 4/5 retroalimentación ===")
@@ -321,78 +332,96 @@ def cmd_demo(folder: Path, assignments: list[str], args, only=None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``vaekit`` command (``args.func``, set by its subparser); every user-facing failure is a
+    ``VaekitError`` (release refusals, nbgrader failures, bad options), said here once, without a traceback."""
     args = parser().parse_args(argv)
     try:
-        return run_command(args)
-    except VaekitError as exc:  # one clear message, no traceback
+        args.func(args)
+    except VaekitError as exc:
         print(f"vaekit: {exc}", file=sys.stderr)
         return 1
-
-
-def run_command(args: argparse.Namespace) -> int:
-    if args.command == "examples":
-        from autograder.authoring.examples import main as examples_main
-
-        examples_main()
-        return 0
-    if args.command == "solutions":
-        solutions.run_args(args)
-        return 0
-    if args.command == "demo":
-        cmd_demo(args.folder, args.assignment, args, args.student)
-        return 0
-    course = Course(args.course)
-    try:
-        if args.command == "release":
-            cmd_release(course, args.assignment, limits_of(course, args), grade_options(args))
-            cmd_publish(course, args.assignment, args.exchange)  # only after the checks passed
-        elif args.command == "collect":
-            cmd_collect(course, args.assignment, args.exchange, args.student)
-        elif args.command == "grade":
-            cmd_grade(course, args.assignment, limits_of(course, args), grade_options(args), args.student, args.force)
-        elif args.command == "watch":
-            from autograder.watch import Watcher
-
-            watcher = Watcher(course, args.assignment, args.exchange, limits_of(course, args), gpu=args.gpu)
-            watcher.run(args.workers, args.scheduler, args.interval, 1 if args.once else args.max_rounds)
-        elif args.command == "feedback":
-            from autograder.feedback import generate_feedback
-
-            pages = generate_feedback(course, args.assignment, [args.student] if args.student else None)
-            for page in pages:
-                print(page)
-            if args.release:
-                cmd_release_feedback(course, args.assignment, args.exchange, [args.student] if args.student else None)
-        elif args.command == "export" and args.format == "moodle":
-            from autograder.moodle import export_moodle
-
-            if args.roster is None:
-                raise VaekitError("--format moodle necesita --roster LISTA.csv (Moodle: Participantes → "
-                                  "«Descargar datos de la tabla como» CSV)")
-            print(export_moodle(course, args.roster, args.to, args.match, args.missing_as_zero).summary())
-        elif args.command == "export":
-            from autograder.report import export_grades
-
-            print(export_grades(course, args.to))
-        elif args.command == "report":
-            from autograder.report import write_report
-
-            png, md = write_report(course, args.assignment)
-            print(md.read_text(encoding="utf-8"))
-            print(f"Histograma: {png}")
-        elif args.command == "similarity":
-            from autograder.similarity import THRESHOLD, summary, write_similarity
-
-            path, found = write_similarity(course, args.assignment,
-                                           THRESHOLD if args.threshold is None else args.threshold)
-            print(summary(found, path))
-        elif args.command == "submit":
-            students = submit(course, args.assignment, args.source)
-            print(f"{len(students)} entregas copiadas a {course.submitted}")
-    except RuntimeError as exc:  # ReleaseRefused and nbgrader failures: a clear message, exit 1
-        print(exc, file=sys.stderr)
-        return 1
     return 0
+
+
+def run_examples(args) -> None:
+    from autograder.authoring.examples import main as examples_main
+
+    examples_main()
+
+
+def run_demo(args) -> None:
+    cmd_demo(args.folder, args.assignment, args, args.student)
+
+
+def run_release(args) -> None:
+    course = Course(args.course)
+    cmd_release(course, args.assignment, limits_of(course, args), grade_options(args))
+    cmd_publish(course, args.assignment, args.exchange)  # only after the checks passed
+
+
+def run_collect(args) -> None:
+    cmd_collect(Course(args.course), args.assignment, args.exchange, args.student)
+
+
+def run_grade(args) -> None:
+    course = Course(args.course)
+    cmd_grade(course, args.assignment, limits_of(course, args), grade_options(args), args.student, args.force)
+
+
+def run_watch(args) -> None:
+    from autograder.watch import Watcher
+
+    course = Course(args.course)
+    watcher = Watcher(course, args.assignment, args.exchange, limits_of(course, args), gpu=args.gpu)
+    watcher.run(args.workers, args.scheduler, args.interval, 1 if args.once else args.max_rounds)
+
+
+def run_feedback(args) -> None:
+    from autograder.feedback import generate_feedback
+
+    course = Course(args.course)
+    only = [args.student] if args.student else None
+    for page in generate_feedback(course, args.assignment, only):
+        print(page)
+    if args.release:
+        cmd_release_feedback(course, args.assignment, args.exchange, only)
+
+
+def run_export(args) -> None:
+    course = Course(args.course)
+    if args.format == "moodle":
+        from autograder.moodle import export_moodle
+
+        if args.roster is None:
+            raise VaekitError("--format moodle necesita --roster LISTA.csv (Moodle: Participantes → "
+                              "«Descargar datos de la tabla como» CSV)")
+        print(export_moodle(course, args.roster, args.to, args.match, args.missing_as_zero).summary())
+        return
+    from autograder.report import export_grades
+
+    print(export_grades(course, args.to))
+
+
+def run_report(args) -> None:
+    from autograder.report import write_report
+
+    png, md = write_report(Course(args.course), args.assignment)
+    print(md.read_text(encoding="utf-8"))
+    print(f"Histograma: {png}")
+
+
+def run_similarity(args) -> None:
+    from autograder.similarity import THRESHOLD, summary, write_similarity
+
+    path, found = write_similarity(Course(args.course), args.assignment,
+                                   THRESHOLD if args.threshold is None else args.threshold)
+    print(summary(found, path))
+
+
+def run_submit(args) -> None:
+    course = Course(args.course)
+    students = submit(course, args.assignment, args.source)
+    print(f"{len(students)} entregas copiadas a {course.submitted}")
 
 
 if __name__ == "__main__":

@@ -30,18 +30,29 @@ class Course:
         if not (self.root / "nbgrader_config.py").exists():
             raise VaekitError(f"{self.root} no es un curso de nbgrader: falta nbgrader_config.py (usa --course CARPETA)")
 
-    # folders -------------------------------------------------------------------------------------------
+    # folders: nbgrader's layout (``CourseDirectory.format_path``, so a course's own directory names hold) ------
+    @cached_property
+    def coursedir(self):
+        from nbgrader.coursedir import CourseDirectory
+
+        return CourseDirectory(config=self.config, root=str(self.root))
+
+    def folder(self, step: str, student: str = ".", assignment: str = ".") -> Path:
+        """``step``: one of nbgrader's steps (``submitted``, ``autograded``, ``feedback``, ``release``, ``source``)."""
+        directory = getattr(self.coursedir, f"{step}_directory")
+        return Path(os.path.normpath(self.coursedir.format_path(directory, student, assignment)))
+
     @property
     def submitted(self) -> Path:
-        return self.root / "submitted"
+        return self.folder("submitted")
 
     @property
     def autograded(self) -> Path:
-        return self.root / "autograded"
+        return self.folder("autograded")
 
     @property
     def feedback(self) -> Path:
-        return self.root / "feedback"
+        return self.folder("feedback")
 
     @property
     def work(self) -> Path:
@@ -49,16 +60,16 @@ class Course:
         return self.root / ".vaekit"
 
     def release_notebook(self, assignment: str) -> Path:
-        return self.root / "release" / assignment / f"{assignment}.ipynb"
+        return self.folder("release", ".", assignment) / f"{assignment}.ipynb"
 
     def submitted_notebook(self, student: str, assignment: str) -> Path:
-        return self.submitted / student / assignment / f"{assignment}.ipynb"
+        return self.folder("submitted", student, assignment) / f"{assignment}.ipynb"
 
     def autograded_notebook(self, student: str, assignment: str) -> Path:
-        return self.autograded / student / assignment / f"{assignment}.ipynb"
+        return self.folder("autograded", student, assignment) / f"{assignment}.ipynb"
 
     def feedback_html(self, student: str, assignment: str) -> Path:
-        return self.feedback / student / assignment / f"{assignment}.html"
+        return self.folder("feedback", student, assignment) / f"{assignment}.html"
 
     def students(self, assignment: str) -> list[str]:
         """Students with a submission folder for ``assignment``, sorted."""
@@ -88,7 +99,7 @@ class Course:
 
     def limits(self, **overrides):
         """The grading limits of ``nbgrader_config.py``, with ``overrides`` (the CLI's) on top."""
-        from autograder.grading import Limits
+        from autograder.grade.task import Limits
 
         return Limits.from_config(self.config, **overrides)
 
@@ -106,6 +117,15 @@ class Course:
 
         with Gradebook(self.db_url, course_id=self.course_id) as gb:
             yield gb
+
+    def scores(self, assignment: str, student: str) -> "Scores":
+        """What the gradebook holds for one submission (nbgrader's ``Gradebook.find_submission``)."""
+        with self.gradebook() as gb:
+            sub = gb.find_submission(assignment, student)
+            all_grades = [g for nb in sub.notebooks for g in nb.grades]
+            return Scores(float(sub.score), float(sub.max_score),
+                          {g.name: [float(g.score), float(g.max_score)] for g in all_grades},
+                          sorted(g.name for g in all_grades if g.needs_manual_grade))
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ)
@@ -131,6 +151,16 @@ class Course:
         if check and proc.returncode != 0:
             raise VaekitError(f"nbgrader {' '.join(args)} falló (código {proc.returncode}):\n{proc.stdout[-4000:]}")
         return proc
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One submission's points: total, maximum, ``grades`` {grade_id: [score, max_score]}, the grade ids that still
+    need a manual grade."""
+    score: float
+    max_score: float
+    grades: dict
+    manual: list
 
 
 def new_course(folder: Path, assignments: tuple[str, ...], template: Path = REPO_ROOT) -> Course:

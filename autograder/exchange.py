@@ -212,7 +212,7 @@ def release_feedback(course: Course, assignment: str, exchange=None, students: l
 def student_config(exchange: Path, course_id: str, student_id: str | None = None, cache: Path | None = None) -> str:
     """A student's ``nbgrader_config.py`` (in ``~/.jupyter`` or the folder where they run JupyterLab/nbgrader); their
     Validate button gets the grading cell timeout (``SandboxedExecute.timeout``'s default)."""
-    from autograder.preprocessors import SandboxedExecute
+    from autograder.grade.pipeline import SandboxedExecute
     from autograder.settings import trait_default
 
     lines = [

@@ -128,8 +128,6 @@ def generate_feedback(course: Course, assignment: str, students: list[str] | Non
     One student's notebook cannot fail or strip anyone else's page: nbgrader runs once for everyone, a student
     whose page it could not make is retried alone, and a page that still fails (or would show hidden-test text) is
     replaced by vaekit's part table with the reason, for that student only."""
-    from autograder.engine import read_scores
-
     results = load_results(course.results, assignment)
     chosen = sorted(students or course.students(assignment))
     args = ["generate_feedback", assignment, "--force"]  # preprocessors: c.GenerateFeedback in nbgrader_config.py
@@ -146,8 +144,8 @@ def generate_feedback(course: Course, assignment: str, students: list[str] | Non
             elif path.exists():
                 pages.append(path)
             continue
-        score, max_score, grades, manual = read_scores(course, assignment, student)
-        total = (score, max_score)
+        scores = course.scores(assignment, student)
+        grades, manual, total = scores.grades, scores.manual, (scores.score, scores.max_score)
         if not path.exists():
             fallback_page(path, results[student], grades, manual, total,
                           "nbgrader no pudo generar la página de tu cuaderno; tu nota y el diagnóstico por partes "

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.assignments import ASSIGNMENTS as _TABLE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = ("vae_clase", "vae_tarea", "vae_condicional")
+ASSIGNMENTS = tuple(_TABLE)  # the assignments' names, in the table's order (``autograder.assignments``)
 
 _SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 

@@ -116,10 +116,9 @@ def write_report(course: Course, assignment: str, folder: Path | None = None) ->
              "![histograma de notas](notas.png)", "", "## Tasa de aprobación por test", "", pass_rate_table(stats)]
     results = load_results(course.results, assignment)
     if results:
-        from autograder.engine import read_scores
-
         for r in results.values():  # manual grades (Formgrader) came in after grading: the gradebook has the points
-            r.score, r.max_score, r.grades, r.manual = read_scores(course, assignment, r.student)
+            s = course.scores(assignment, r.student)
+            r.score, r.max_score, r.grades, r.manual = s.score, s.max_score, s.grades, s.manual
         lines += ["", "## Entregas", "", summary_table(list(results.values()))]
     lines += ["", "## Similitud entre entregas", "",
               "[similitud.html](similitud.html)" if (folder / "similitud.html").exists()

@@ -1,7 +1,7 @@
 """vaekit's own grading settings, as traitlets set in the course's ``nbgrader_config.py`` (the ``vaekit`` CLI only
 overrides them). Each default is written once, in its trait's declaration (with its ``help``): the watchdog's and the
 sandbox's in ``Grading`` here, the kernel's (cell timeout, process limit, sandbox on/off) in
-``autograder.preprocessors.SandboxedExecute``. Everything else takes values from those traits: ``Limits.from_config``
+``autograder.grade.pipeline.SandboxedExecute``. Everything else takes values from those traits: ``Limits.from_config``
 builds them with ``config=``, and a default outside a course reads ``trait_default``.
 """
 from __future__ import annotations

@@ -161,7 +161,7 @@ class Watcher:
 
     # one round ------------------------------------------------------------------------------------------------------
     def round(self, scheduler: str) -> list[Handled]:
-        from autograder.engine import grade
+        from autograder.grade.coordinator import grade
         from autograder.results import load_results
 
         a = self.assignment
@@ -192,7 +192,7 @@ class Watcher:
     def run(self, workers: int | None = None, scheduler: str | None = None, interval: float = 30.0,
             max_rounds: int | None = None) -> WatchLog:
         """Rounds every ``interval`` seconds until stopped (SIGINT/SIGTERM) or after ``max_rounds``."""
-        from autograder.engine import dask_client
+        from autograder.grade.coordinator import dask_client
 
         workers = int(workers or self.course.grading.workers)
         where = scheduler or f"un LocalCluster de {workers} trabajadores"

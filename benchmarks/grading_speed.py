@@ -112,7 +112,7 @@ def fresh(course, assignment):
 
 
 def vaekit(course, assignment, workers, sandbox=True):
-    from autograder.engine import grade
+    from autograder.grade.coordinator import grade
 
     return grade(course, assignment, limits=course.limits(sandbox=sandbox), workers=workers, force=True,
                  progress=_Quiet())

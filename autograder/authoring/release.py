@@ -16,7 +16,7 @@ from pathlib import Path
 from autograder import notebooks
 from autograder.course import Course, new_course
 from autograder.errors import VaekitError
-from autograder.grading import Limits
+from autograder.grade.task import Limits
 
 SOLUTION_STUDENT = "_solucion"
 BLANK_STUDENT = "_en_blanco"
@@ -83,7 +83,7 @@ def check_release(course: Course, assignment: str, limits: Limits | None = None,
                         trial.submitted_notebook(SOLUTION_STUDENT, assignment))
         notebooks.write(notebooks.read(trial.release_notebook(assignment)),
                         trial.submitted_notebook(BLANK_STUDENT, assignment))
-        from autograder.engine import grade
+        from autograder.grade.coordinator import grade
 
         results = {r.student: r for r in grade(trial, assignment, limits=limits, force=True, **grade_options)}
         sol, blank = results[SOLUTION_STUDENT], results[BLANK_STUDENT]

@@ -1,12 +1,12 @@
 """The judge: evidence in, verdict out, in vaekit's own process (never in the student's kernel).
 
-For each graded part (one module each: ``sampling``, ``kl``, ``encoder``, ``decoder``, ``train_step``,
-``generation``, ``interpolation``; the conditional VAE's ``cond_encoder``, ``cond_decoder``, ``cvae_train_step``,
-``sample_class``) the judge makes a seeded probe, ``SandboxedExecute`` runs the matching collector
+For each graded part (one module each, named after its grade id without ``test_``: ``sampling``,
+``kl_divergence``, ``encoder``, ``decoder``, ``vae_model``, ``sample_images``, ``interpolate``; the conditional VAE's
+``cond_encoder``, ``cond_decoder``, ``cvae_model``, ``sample_class``) the judge makes a seeded probe, ``SandboxedExecute`` runs the matching collector
 of ``kernel_side`` inside the sandboxed kernel right after the part's grade cell, and the part's sub-checks judge
 the returned arrays against ``vae_lib``. Grade cells are matched by their nbgrader ``grade_id`` (``GRADE_CELLS``);
 what each assignment's notebook sets up (data set, latent size, convolutional encoder) and which grade cells it
-has are in ``ASSIGNMENTS``, the one table of assignments.
+has are in ``autograder.assignments.ASSIGNMENTS``, the one table of assignments.
 """
 from __future__ import annotations
 
@@ -17,18 +17,19 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from autograder.assignments import ASSIGNMENTS
 from autograder.judge import (
     cond_decoder,
     cond_encoder,
-    cvae_train_step,
+    cvae_model,
     decoder,
     encoder,
-    generation,
-    interpolation,
-    kl,
+    interpolate,
+    kl_divergence,
     sample_class,
+    sample_images,
     sampling,
-    train_step,
+    vae_model,
 )
 from autograder.judge._framework import Evidence, Part, Verdict, clip_text, load_checked_npz
 
@@ -36,29 +37,9 @@ KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
 SEED = 157
 MAX_EVIDENCE_BYTES = 64 * 1024**2  # one part's evidence file, at most
 
-GRADE_CELLS: dict[str, Part] = {
-    "test_sampling": sampling.PART,
-    "test_kl_divergence": kl.PART,
-    "test_encoder": encoder.PART,
-    "test_decoder": decoder.PART,
-    "test_vae_model": train_step.PART,
-    "test_sample_images": generation.PART,
-    "test_interpolate": interpolation.PART,
-    "test_cond_encoder": cond_encoder.PART,
-    "test_cond_decoder": cond_decoder.PART,
-    "test_cvae_model": cvae_train_step.PART,
-    "test_sample_class": sample_class.PART,
-}
-_VAE_PARTS = ("test_sampling", "test_kl_divergence", "test_encoder", "test_decoder", "test_vae_model",
-              "test_sample_images", "test_interpolate")
-# One row per assignment: what its notebook sets up (the probes follow it) and the grade cells the judge grades.
-ASSIGNMENTS: dict[str, dict] = {
-    "vae_clase": {"dataset": "mnist", "latent_dim": 10, "convolutional": False, "grade_ids": _VAE_PARTS},
-    "vae_tarea": {"dataset": "fashion_mnist", "latent_dim": 10, "convolutional": True, "grade_ids": _VAE_PARTS},
-    "vae_condicional": {"dataset": "fashion_mnist", "latent_dim": 8, "convolutional": False, "num_classes": 10,
-                        "grade_ids": ("test_cond_encoder", "test_cond_decoder", "test_cvae_model",
-                                      "test_sample_class")},
-}
+_MODULES = (sampling, kl_divergence, encoder, decoder, vae_model, sample_images, interpolate, cond_encoder,
+            cond_decoder, cvae_model, sample_class)
+GRADE_CELLS: dict[str, Part] = {module.PART.grade_id: module.PART for module in _MODULES}
 WEIGHTS_SUFFIX = ".weights.h5"
 
 __all__ = ["GRADE_CELLS", "ASSIGNMENTS", "Evidence", "Verdict", "parts_for", "config_for", "request_code",
@@ -67,12 +48,14 @@ __all__ = ["GRADE_CELLS", "ASSIGNMENTS", "Evidence", "Verdict", "parts_for", "co
 
 def parts_for(assignment: str | None) -> dict[str, Part]:
     """The judged grade cells of ``assignment`` (its row's grade ids; a cell the notebook lacks is ignored)."""
-    return {gid: GRADE_CELLS[gid] for gid in ASSIGNMENTS.get(assignment, {}).get("grade_ids", ())}
+    row = ASSIGNMENTS.get(assignment)
+    return {gid: GRADE_CELLS[gid] for gid in (row.grade_ids if row else ())}
 
 
 def config_for(assignment: str | None, folder) -> dict:
     """The assignment's settings, plus ``trained``: "full" when the submission holds saved weights, else "short"."""
-    config = {k: v for k, v in ASSIGNMENTS.get(assignment, {}).items() if k != "grade_ids"}
+    row = ASSIGNMENTS.get(assignment)
+    config = row.probe_config() if row else {}
     config["trained"] = "full" if any(Path(folder).glob(f"*{WEIGHTS_SUFFIX}")) else "short"
     return config
 
@@ -166,7 +149,7 @@ def judge_in_process(grade_id: str, namespace: dict, assignment: str = "vae_clas
     with tempfile.TemporaryDirectory() as tmp:
         probe_path, out_path = Path(tmp) / "probe.npz", Path(tmp) / "evidence.npz"
         np.savez(probe_path, **probe)
-        side.run(namespace, part.key, str(probe_path), str(out_path), SEED)
+        side.run(namespace, grade_id, str(probe_path), str(out_path), SEED)
         arrays, refused = load_checked_npz(out_path.read_bytes(), part)
     evidence = Evidence(arrays, None, refused)
     if evidence_sink is not None:

@@ -373,11 +373,13 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, part: "Part", 
 
 @dataclass(frozen=True)
 class Part:
-    """A graded part: ``key`` (the collector in ``kernel_side.COLLECTORS``), its grade cell and how to judge it.
+    """A graded part, declared once: its nbgrader ``grade_id`` (also the key of its collector in
+    ``kernel_side.COLLECTORS``, of its figure in ``figures.MAKERS`` and the name of its judge module, without
+    ``test_``), its Spanish ``title``, how to make its probe and judge its evidence.
 
     ``evidence``: every array its collector emits (name -> ``Spec``; ``error:<name>`` is implied for each, and
     ``_collector`` for every part); anything else is refused before it is loaded."""
-    key: str
+    grade_id: str
     title: str
     make_probe: Callable[[dict], dict[str, np.ndarray]]  # config -> arrays sent to the kernel
     subchecks: Callable[[Evidence, dict, dict], list[SubCheck]]  # (evidence, probe, config) -> sub-checks
@@ -395,5 +397,5 @@ class Part:
 
         result = verdict(grade_id, self.title, self.subchecks(evidence, probe, config), points,
                          self.notes(evidence, probe, config))
-        result.figures = figures.for_part(self.key, evidence, probe, config)  # never changes the score
+        result.figures = figures.for_part(self.grade_id, evidence, probe, config)  # never changes the score
         return result

@@ -49,4 +49,4 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
 EVIDENCE = {**decoder.EVIDENCE, "label_images": array(16, 28, 28, 1),
             "wide_images": array(4, 28, 28, 1),
             "integer_label_images": array(4, 28, 28, 1, optional=True)}  # only a model taking integer labels gives it
-PART = Part("cond_decoder", "build_cond_decoder", make_probe, subchecks, evidence=EVIDENCE)
+PART = Part("test_cond_decoder", "build_cond_decoder", make_probe, subchecks, evidence=EVIDENCE)

@@ -71,4 +71,4 @@ EVIDENCE = {**encoder.EVIDENCE, "label_z_mean": array(64, LATENT_MAX, at_most=64
             "label_z_log_var": array(64, LATENT_MAX, at_most=64 * 28 * 28),
             "wide_z_mean": array(8, LATENT_MAX, at_most=8 * 28 * 28),
             "integer_label_z_mean": array(8, LATENT_MAX, at_most=8 * 28 * 28, optional=True)}  # only a model taking integer labels gives it
-PART = Part("cond_encoder", "build_cond_encoder", make_probe, subchecks, evidence=EVIDENCE)
+PART = Part("test_cond_encoder", "build_cond_encoder", make_probe, subchecks, evidence=EVIDENCE)

@@ -92,4 +92,4 @@ def subchecks(ev, probe, config, builder: str = "build_decoder", transposed_laye
 
 EVIDENCE = {"is_model": scalar(FLAG), "images": array(16, 28, 28, 1), "images_far": array(16, 28, 28, 1),
             "other_latent_images": array(4, 28, 28, 1), "layers": text(500)}
-PART = Part("decoder", "build_decoder", make_probe, subchecks, evidence=EVIDENCE)
+PART = Part("test_decoder", "build_decoder", make_probe, subchecks, evidence=EVIDENCE)

@@ -202,4 +202,4 @@ EVIDENCE = {"is_model": scalar(FLAG), "n_outputs": scalar(), "layers": text(500)
                for k in ("rep_z_mean", "rep_z_log_var", "rep_z")},
             "other_latent_z_mean": array(8, LATENT_MAX, at_most=8 * _PIXELS),
             **{k: array(8, 28, 28, 1) for k in ("path_z", "path_mean", "path_var")}}
-PART = Part("encoder", "build_encoder", make_probe, subchecks, evidence=EVIDENCE)
+PART = Part("test_encoder", "build_encoder", make_probe, subchecks, evidence=EVIDENCE)

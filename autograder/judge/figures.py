@@ -4,7 +4,7 @@ Each figure puts the student's own result on the judge's probe (left or top pane
 the same way (right or bottom panel), with a Spanish alt text that says what both show in numbers. A figure shows
 arrays only: the student's outputs and the reference's output on the probe, never code or hidden-test text.
 
-``for_part(key, evidence, probe, config)`` → list of dicts (JSON-ready, stored in the verdict):
+``for_part(grade_id, evidence, probe, config)`` → list of dicts (JSON-ready, stored in the verdict):
 ``png`` (base64 PNG, a few KB), ``alt`` (Spanish), ``caption`` (Spanish, one line), ``panels`` (pixel boxes
 [x0, y0, x1, y1], top-left origin, of the student's and the reference's panels, for tests and readers), ``matches``
 (bool: the student's result agrees with the reference's). Any failure (missing or malformed evidence) gives no
@@ -141,7 +141,7 @@ def _vector(values) -> str:
 
 # one function per part ------------------------------------------------------------------------------------------
 def sample_images(ev, probe, config) -> list[dict]:
-    from autograder.judge.generation import _decoder, _prior_problem
+    from autograder.judge.sample_images import _decoder, _prior_problem
 
     decoder = _decoder(probe)
     k = probe["W"].shape[0]
@@ -178,7 +178,7 @@ def sample_images(ev, probe, config) -> list[dict]:
 
 
 def interpolate(ev, probe, config) -> list[dict]:
-    from autograder.judge.interpolation import _STEPS
+    from autograder.judge.interpolate import _STEPS
     from autograder.judge._probes import LinearDecoder, LinearEncoder
 
     frames = np.asarray(ev["frames"], "float64")
@@ -300,13 +300,13 @@ def sample_class(ev, probe, config) -> list[dict]:
                     matches)]
 
 
-MAKERS = {"sample_images": sample_images, "interpolate": interpolate, "kl": kl, "sampling": sampling,
-          "decoder": decoder, "sample_class": sample_class}
+MAKERS = {"test_sample_images": sample_images, "test_interpolate": interpolate, "test_kl_divergence": kl,
+          "test_sampling": sampling, "test_decoder": decoder, "test_sample_class": sample_class}  # by grade id
 
 
-def for_part(key: str, evidence, probe: dict, config: dict) -> list[dict]:
+def for_part(grade_id: str, evidence, probe: dict, config: dict) -> list[dict]:
     """The part's figures (see the module doc); [] when it has none or its evidence cannot be drawn."""
-    maker = MAKERS.get(key)
+    maker = MAKERS.get(grade_id)
     if maker is None:
         return []
     try:

@@ -549,11 +549,12 @@ def collect_sample_class(ns, probe, record):
              for c in range(classes)]))
 
 
-COLLECTORS = {
-    "sampling": collect_sampling, "kl": collect_kl, "encoder": collect_encoder, "decoder": collect_decoder,
-    "train_step": collect_train_step, "sample_images": collect_sample_images, "interpolate": collect_interpolate,
-    "cond_encoder": collect_cond_encoder, "cond_decoder": collect_cond_decoder,
-    "cvae_train_step": collect_cvae_train_step, "sample_class": collect_sample_class,
+COLLECTORS = {  # by grade id (``judge.GRADE_CELLS``)
+    "test_sampling": collect_sampling, "test_kl_divergence": collect_kl, "test_encoder": collect_encoder,
+    "test_decoder": collect_decoder, "test_vae_model": collect_train_step, "test_sample_images": collect_sample_images,
+    "test_interpolate": collect_interpolate, "test_cond_encoder": collect_cond_encoder,
+    "test_cond_decoder": collect_cond_decoder, "test_cvae_model": collect_cvae_train_step,
+    "test_sample_class": collect_sample_class,
 }
 
 
@@ -574,7 +575,7 @@ def to_array(value):
 
 
 def run(ns, part, probe_path, out_path, seed):
-    """Collect ``part``'s evidence from the student's namespace ``ns``; write it to ``out_path`` (npz)."""
+    """Collect the evidence of grade cell ``part`` from the student's namespace ``ns``; write it to ``out_path`` (npz)."""
     import keras
 
     probe = dict(np.load(probe_path, allow_pickle=False))

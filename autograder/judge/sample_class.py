@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.judge import generation
+from autograder.judge import sample_images
 from autograder.judge._framework import Part, SubCheck, array, floats, text
 from autograder.judge._probes import LinearCondDecoder
 
@@ -70,7 +70,7 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         codes, _, residual = recover("prior")
         if np.max(residual) > 1e-2:
             return "las imágenes no son salidas del decodificador para z ~ N(0, I)"
-        return generation._prior_problem(codes)
+        return sample_images._prior_problem(codes)
 
     def follows_latent_dim():
         other = probe["W_other"].shape[0]
@@ -83,17 +83,17 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
         codes, _, residual = LinearCondDecoder.from_arrays(probe, "_other").recover(images)
         if np.max(residual) > 1e-2:
             return f"con otro decodificador (latent_dim = {other}) las imágenes no son sus salidas"
-        if from_prior() is None and generation._prior_problem(codes):
+        if from_prior() is None and sample_images._prior_problem(codes):
             return f"con latent_dim = {other} los códigos no siguen N(0, I) (¿tamaño latente fijo?)"
 
     return [
-        SubCheck("array (n, 28, 28, 1) en [0, 1]", 1, lambda: generation.array_problem(ev), "sample_class falla"),
+        SubCheck("array (n, 28, 28, 1) en [0, 1]", 1, lambda: sample_images.array_problem(ev), "sample_class falla"),
         SubCheck("el decodificador recibe el one-hot de la clase pedida", 2, label,
                  "la etiqueta no es el one-hot de class_id"),
         SubCheck("z ~ N(0, I) decodificado", 2, from_prior, "las muestras no vienen de z ~ N(0, I)"),
         SubCheck("z de tamaño latent_dim (probado con otro tamaño)", 1, follows_latent_dim, "no usa latent_dim"),
         SubCheck("la semilla fija las muestras", 1,
-                 lambda: generation.seed_problem(ev, lambda images: main.recover(images)[0]),
+                 lambda: sample_images.seed_problem(ev, lambda images: main.recover(images)[0]),
                  "la semilla no se respeta"),
     ]
 
@@ -131,4 +131,4 @@ EVIDENCE = {"type_name": text(), "small": array(16, 28, 28, 1), "prior": array(1
             "seed3_b": array(8, 28, 28, 1), "seed4": array(8, 28, 28, 1),
             "other_latent": array(300, 28, 28, 1, headroom=2),
             "trained_samples": array(NUM_CLASSES * _PER_CLASS, 28, 28, 1, optional=True)}
-PART = Part("sample_class", "sample_class", make_probe, subchecks, notes, evidence=EVIDENCE)
+PART = Part("test_sample_class", "sample_class", make_probe, subchecks, notes, evidence=EVIDENCE)

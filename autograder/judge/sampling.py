@@ -145,4 +145,4 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
 
 EVIDENCE = {"z": array(_N, 4), **{k: array(256, 4) for k in ("fresh_1", "fresh_2", "graph_1", "graph_2")},
             **{k: array(64, 4) for k in ("grad_z", "grad_mu", "grad_log_var")}}
-PART = Part("sampling", "Sampling (truco de reparametrización)", make_probe, subchecks, evidence=EVIDENCE)
+PART = Part("test_sampling", "Sampling (truco de reparametrización)", make_probe, subchecks, evidence=EVIDENCE)
