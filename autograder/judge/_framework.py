@@ -172,6 +172,16 @@ def run_subchecks(subchecks: list[SubCheck]) -> list[Outcome]:
     return outcomes
 
 
+def model_problem(ev, builder: str, output: str, called_with: str) -> str | None:
+    """None when ``builder`` returned a keras.Model (evidence ``is_model``) that also ran on the judge's inputs
+    (evidence ``output`` present: a flag alone is not evidence); else a diagnosis. Shared by the model parts."""
+    if not bool(ev["is_model"]):
+        return f"{builder} no devuelve un keras.Model"
+    if output not in ev:
+        return f"el modelo de {builder} no se pudo llamar con {called_with} ({ev.error(output)})"
+    return None
+
+
 def verdict(grade_id: str, title: str, subchecks: list[SubCheck], points: float, notes=()) -> Verdict:
     """Run the sub-checks; the score is ``points`` times the passed weight share, rounded to 3 decimals."""
     outcomes = run_subchecks(subchecks)

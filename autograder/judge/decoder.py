@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.judge._framework import FLAG, Part, SubCheck, array, floats, scalar, text
+from autograder.judge._framework import FLAG, Part, SubCheck, array, floats, model_problem, scalar, text
 
 TRANSPOSED = {"Conv2DTranspose", "BaseConvTranspose", "Conv3DTranspose", "Conv1DTranspose"}
 
@@ -25,12 +25,6 @@ def make_probe(config: dict) -> dict:
 def subchecks(ev, probe, config, builder: str = "build_decoder", transposed_layers: bool = True) -> list[SubCheck]:
     """The decoder's sub-checks; ``builder`` names the student's function in the diagnoses; ``transposed_layers``:
     whether Conv2DTranspose is required (the homework's)."""
-    def is_model():
-        if not bool(ev["is_model"]):
-            return f"{builder} no devuelve un keras.Model"
-        if "images" not in ev:  # a flag alone is not evidence: the model must also have run on the judge's codes
-            return f"el modelo de {builder} no se pudo llamar con códigos z ({ev.error('images')})"
-
     def output_shape():
         shape = floats(ev["images"]).shape
         if shape != (16, 28, 28, 1):
@@ -79,7 +73,8 @@ def subchecks(ev, probe, config, builder: str = "build_decoder", transposed_laye
             return "el decodificador debe usar convoluciones transpuestas (Conv2DTranspose), simétrico al codificador"
 
     checks = [
-        SubCheck("es un keras.Model", 1, is_model, f"{builder} falla al construir el modelo"),
+        SubCheck("es un keras.Model", 1, lambda: model_problem(ev, builder, "images", "códigos z"),
+                 f"{builder} falla al construir el modelo"),
         SubCheck("salida (batch, 28, 28, 1) para cualquier latent_dim", 1, output_shape,
                  "la forma de la salida no es correcta"),
         SubCheck("salida en [0, 1] (sigmoid)", 1, output_range, "la salida no está en [0, 1]"),

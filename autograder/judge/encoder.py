@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.judge import data
-from autograder.judge._framework import FLAG, LATENT_MAX, Part, SubCheck, array, close, floats, scalar, text
+from autograder.judge._framework import (FLAG, LATENT_MAX, Part, SubCheck, array, close, floats, model_problem, scalar,
+                                         text)
 
 _REPEATS = 32
 CONV_CLASSES = {"BaseConv", "BaseSeparableConv", "BaseDepthwiseConv", "Conv2D", "SeparableConv2D",
@@ -91,12 +92,6 @@ def subchecks(ev, probe, config, builder: str = "build_encoder") -> list[SubChec
     """The encoder's sub-checks; ``builder`` names the student's function in the diagnoses."""
     latent = int(probe["latent_dim"])
     n = len(probe["x"])
-
-    def is_model():
-        if not bool(ev["is_model"]):
-            return f"{builder} no devuelve un keras.Model"
-        if "z_mean" not in ev:  # a flag alone is not evidence: the model must also have run on the judge's images
-            return f"el modelo de {builder} no se pudo llamar con imágenes ({ev.error('z_mean')})"
 
     def outputs():
         if int(ev["n_outputs"]) != 3:
@@ -180,7 +175,8 @@ def subchecks(ev, probe, config, builder: str = "build_encoder") -> list[SubChec
 
     architecture = 0.5 if config.get("convolutional") else 1.0  # one unit shared with "convolucional"
     checks = [
-        SubCheck("es un keras.Model", architecture, is_model, f"{builder} falla al construir el modelo"),
+        SubCheck("es un keras.Model", architecture, lambda: model_problem(ev, builder, "z_mean", "imágenes"),
+                 f"{builder} falla al construir el modelo"),
         SubCheck("salidas [z_mean, z_log_var, z] con forma (batch, latent_dim)", 2, outputs,
                  "las salidas del codificador no son correctas"),
         SubCheck("z = z_mean + exp(0.5·z_log_var)·ε (Sampling sobre sus dos salidas, con gradiente a ambas)", 2,

@@ -74,12 +74,9 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
 
     def follows_latent_dim():
         other = probe["W_other"].shape[0]
-        if "other_latent" not in ev:
-            return (f"con un decodificador de latent_dim = {other} falla ({ev.error('other_latent')}): "
-                    "¿tamaño latente fijo en lugar del argumento latent_dim?")
-        images = floats(ev["other_latent"])
-        if images.shape != (300, 28, 28, 1):
-            return f"con latent_dim = {other} devolvió forma {images.shape}"
+        images, problem = sample_images.other_latent_images(ev, probe, 300)
+        if problem:
+            return problem
         codes, _, residual = LinearCondDecoder.from_arrays(probe, "_other").recover(images)
         if np.max(residual) > 1e-2:
             return f"con otro decodificador (latent_dim = {other}) las imágenes no son sus salidas"

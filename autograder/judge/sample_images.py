@@ -86,6 +86,19 @@ def seed_problem(ev, codes_of) -> str | None:
     return None
 
 
+def other_latent_images(ev, probe, n: int) -> tuple[np.ndarray | None, str | None]:
+    """The ``other_latent`` evidence (``n`` images a sampler drew from the probe decoder of another latent size,
+    ``W_other``), or a diagnosis. Shared by sample_images and sample_class."""
+    other = probe["W_other"].shape[0]
+    if "other_latent" not in ev:
+        return None, (f"con un decodificador de latent_dim = {other} falla ({ev.error('other_latent')}): "
+                      "¿tamaño latente fijo en lugar del argumento latent_dim?")
+    images = floats(ev["other_latent"])
+    if images.shape != (n, 28, 28, 1):
+        return None, f"con latent_dim = {other} devolvió forma {images.shape}"
+    return images, None
+
+
 def subchecks(ev, probe, config) -> list[SubCheck]:
     def main_prior_problem():
         try:
@@ -103,12 +116,9 @@ def subchecks(ev, probe, config) -> list[SubCheck]:
 
     def follows_latent_dim():
         other = probe["W_other"].shape[0]
-        if "other_latent" not in ev:
-            return (f"con un decodificador de latent_dim = {other} falla ({ev.error('other_latent')}): "
-                    "¿tamaño latente fijo en lugar del argumento latent_dim?")
-        images = floats(ev["other_latent"])
-        if images.shape != (500, 28, 28, 1):
-            return f"con latent_dim = {other} devolvió forma {images.shape}"
+        images, problem = other_latent_images(ev, probe, 500)
+        if problem:
+            return problem
         codes, residual = _decoder(probe, "_other").recover_codes(images)
         if np.max(residual) > 1e-2:
             return f"con otro decodificador (latent_dim = {other}) las imágenes no son sus salidas"
