@@ -19,7 +19,7 @@ c.CourseDirectory.db_url = os.environ.get("VAEKIT_DB_URL", sqlite_url(c.CourseDi
 
 # Grading: each notebook runs in a bubblewrap-sandboxed kernel (autograder.grade.sandbox); after each graded part's
 # cell, the judge sends probes into the kernel, reads back raw results and scores them in this process
-# (autograder.judge). Grading mode trains for seconds, never the full homework.
+# (autograder.judge). Grading mode does not train (it loads the full run's weights when submitted).
 c.Autograde.autograde_preprocessors = [
     "autograder.grade.pipeline.SandboxedExecute",
     "autograder.student_output.InertStudentContent",  # no script, handler or remote request in what the TA opens

@@ -9,9 +9,12 @@ correct one and canonical mistakes):
 5. CPU-seconds per submission (every descendant process: workers and kernels) against the CPU-seconds of
    ``import tensorflow, keras`` in a fresh process (the floor: every sandboxed kernel pays it once), and a
    PROJECTION of 1,000 submissions on 1, 16 and 64 workers from the measured per-worker rate (linear: it ignores the scheduler and
-   the gradebook writes, which are milliseconds per submission).
+   the gradebook writes, which are milliseconds per submission);
+6. the same CPU-seconds for every other assignment (1 worker, its correct example and canonical mistakes);
+7. the grade-on-submit latency of a warm ``vaekit watch`` against ``vaekit grade`` of the same submission
+   (``submit_latency.py``).
 
-    python benchmarks/grading_speed.py [--n 6] [--assignment vae_tarea] [--repeats 1] [--json out.json]
+    python benchmarks/grading_speed.py [--n 8] [--assignment vae_tarea] [--repeats 1] [--json out.json]
 """
 from __future__ import annotations
 
@@ -26,8 +29,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 from autograder.course import new_course  # noqa: E402
+from autograder.assignments import ASSIGNMENTS  # noqa: E402
 from autograder.authoring.examples import load_manifest  # noqa: E402
 
 PLAIN_EXECUTE = ("--Autograde.autograde_preprocessors=['nbgrader.preprocessors.Execute', "
@@ -126,6 +131,19 @@ class _Quiet:
         pass
 
 
+def one_worker_cpu(assignment: str, n: int) -> dict:
+    """CPU-seconds and wall seconds per submission of ``vaekit grade`` on 1 worker, for another assignment."""
+    with tempfile.TemporaryDirectory(prefix="vaekit-bench-") as tmp:
+        course = new_course(Path(tmp), (assignment,))
+        course.nbgrader("generate_assignment", assignment, "--force")
+        students = pick_students(assignment, n)
+        for s in students:
+            shutil.copytree(REPO / "examples" / "submitted" / s / assignment, course.submitted / s / assignment)
+        wall, cpu, results = measure(lambda: vaekit(course, assignment, 1))
+        return {"submissions": len(students), "s_per_submission": round(wall / len(students), 1),
+                "cpu_s_per_submission": round(cpu / len(students), 1)}
+
+
 def run(n: int, assignment: str, repeats: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="vaekit-bench-") as tmp:
         course = new_course(Path(tmp), (assignment,))
@@ -189,7 +207,17 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "grading_speed.json")
     args = p.parse_args(argv)
+    from submit_latency import run as latency
+
     r = run(args.n, args.assignment, args.repeats)
+    r["cpu_s_per_submission_by_assignment"] = {args.assignment: r["vaekit_1_worker_cpu_s_per_submission"]}
+    for other in ASSIGNMENTS:
+        if other != args.assignment:
+            r["cpu_s_per_submission_by_assignment"][other] = one_worker_cpu(other, min(args.n, 4))["cpu_s_per_submission"]
+    r["cpu_s_per_submission_over_tf_import_by_assignment"] = {
+        a: round(cpu / r["tf_import_cpu_s"], 2) for a, cpu in r["cpu_s_per_submission_by_assignment"].items()}
+    r["latency"] = latency(args.assignment, pick_students(args.assignment, 1)[0])
+    r["submit_to_feedback_over_grading"] = r["latency"]["submit_to_feedback_over_grading"]
     print(f"Calificación de {r['submissions']} entregas de {r['assignment']} ({r['cpu_cores']} núcleos), s/entrega:")
     print(f"  nbgrader autograde en serie (sandbox + juez) : {r['serial_nbgrader_s_per_submission']:6.1f} s   "
           f"CPU {r['serial_nbgrader_cpu_s_per_submission']:.1f} s")
@@ -207,6 +235,13 @@ def main(argv: list[str] | None = None) -> dict:
           "(objetivo >= 1.8x)")
     print(f"  CPU de `import tensorflow, keras` en un proceso nuevo: {r['tf_import_cpu_s']:.1f} s; una entrega "
           f"cuesta {r['cpu_s_per_submission_over_tf_import']:.2f}x eso (objetivo <= 2x)")
+    print("  CPU por entrega y tarea (1 trabajador), y su razón con la importación de TensorFlow:")
+    for a, cpu in r["cpu_s_per_submission_by_assignment"].items():
+        print(f"    {a:18s} {cpu:5.1f} s   {r['cpu_s_per_submission_over_tf_import_by_assignment'][a]:.2f}x")
+    lat = r["latency"]
+    print(f"  calificar al entregar: vaekit watch caliente, entrega → retroalimentación devuelta {lat['submit_to_feedback_s']:.1f} s;"
+          f" vaekit grade de la misma entrega {lat['vaekit_grade_s']:.1f} s ({r['submit_to_feedback_over_grading']:.2f}x; "
+          "objetivo <= 1.5x)")
     print(f"  mismas notas en todos los modos: {r['same_scores']}")
     print("  dónde va el tiempo de una entrega (2 trabajadores, medias, s; de mayor a menor):")
     for k, v in sorted(r["seconds_breakdown_per_submission"].items(), key=lambda kv: -kv[1]):

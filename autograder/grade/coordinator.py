@@ -57,7 +57,8 @@ def dask_client(workers: int, scheduler: str | None = None, gpus: int = 0):
     os.environ.update(thread_env(workers))
     with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False,
                           "distributed.admin.log-level": "error"}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        # the HTTP server on a free port: two clusters on one machine (two watchers) neither collide nor warn
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                memory_limit=0, resources={"GPU": gpus} if gpus else None, silence_logs=40)
         with cluster, Client(cluster) as client:
             yield client

@@ -53,10 +53,11 @@ def parts_for(assignment: str | None) -> dict[str, Part]:
 
 
 def config_for(assignment: str | None, folder) -> dict:
-    """The assignment's settings, plus ``trained``: "full" when the submission holds saved weights, else "short"."""
+    """The assignment's settings, plus ``trained``: "full" when the submission holds saved weights, else "none"
+    (grading never trains: the trained-model notes are measured only on the full run's weights)."""
     row = ASSIGNMENTS.get(assignment)
     config = row.probe_config() if row else {}
-    config["trained"] = "full" if any(Path(folder).glob(f"*{WEIGHTS_SUFFIX}")) else "short"
+    config["trained"] = "full" if any(Path(folder).glob(f"*{WEIGHTS_SUFFIX}")) else "none"
     return config
 
 

@@ -172,6 +172,15 @@ def run_subchecks(subchecks: list[SubCheck]) -> list[Outcome]:
     return outcomes
 
 
+NOT_MEASURED = ("modelo entrenado (informativo, no puntúa): no se mide, porque al calificar no se entrena y la "
+                "entrega no trae los pesos del entrenamiento completo")
+
+
+def measures_trained(config: dict) -> np.ndarray:
+    """The probe flag that asks a collector for the student's trained model: only with the full run's weights."""
+    return np.array(config.get("trained") == "full")
+
+
 def model_problem(ev, builder: str, output: str, called_with: str) -> str | None:
     """None when ``builder`` returned a keras.Model (evidence ``is_model``) that also ran on the judge's inputs
     (evidence ``output`` present: a flag alone is not evidence); else a diagnosis. Shared by the model parts."""

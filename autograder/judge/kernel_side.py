@@ -453,7 +453,7 @@ def collect_sample_images(ns, probe, record):
 def collect_trained_model(ns, probe, record):
     """The student's own trained encoder/decoder on the judge's codes and test images (reported, not scored)."""
     encoder, decoder = ns.get("encoder"), ns.get("decoder")
-    if encoder is None or decoder is None:
+    if encoder is None or decoder is None or not bool(probe.get("measure_trained", False)):
         return
     z = np.asarray(probe["trained_z"], "float32")
     x = np.asarray(probe["trained_x"], "float32")
@@ -542,7 +542,8 @@ def collect_sample_class(ns, probe, record):
     record("other_latent", lambda: sample_class(other, wanted, 300, probe["W_other"].shape[0], seed=5))
     # the student's own trained decoder: n images of each class (the judge classifies them; reported, not scored)
     decoder_trained, latent = ns.get("decoder"), ns.get("LATENT_DIM")
-    if decoder_trained is not None and isinstance(latent, int) and 0 < latent <= 64:
+    measure = bool(probe.get("measure_trained", False))  # only with the full run's weights: grading never trains
+    if measure and decoder_trained is not None and isinstance(latent, int) and 0 < latent <= 64:
         per_class = int(probe["trained_per_class"])
         record("trained_samples", lambda: np.concatenate(
             [np.asarray(sample_class(decoder_trained, c, per_class, latent, seed=c), "float32")

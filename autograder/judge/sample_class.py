@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.judge import sample_images
-from autograder.judge._framework import Part, SubCheck, array, floats, text
+from autograder.judge._framework import NOT_MEASURED, Part, SubCheck, array, floats, measures_trained, text
 from autograder.judge._probes import LinearCondDecoder
 
 NUM_CLASSES, _OTHER_LATENT, _PER_CLASS = 10, 5, 20
@@ -26,7 +26,8 @@ def make_probe(config: dict) -> dict:
     other = _OTHER_LATENT if latent != _OTHER_LATENT else _OTHER_LATENT + 2
     return {**LinearCondDecoder(latent, classes, seed=9157).arrays(),
             **LinearCondDecoder(other, classes, seed=9159).arrays("_other"),
-            "class_id": np.array(3), "other_class_id": np.array(7), "trained_per_class": np.array(_PER_CLASS)}
+            "class_id": np.array(3), "other_class_id": np.array(7), "trained_per_class": np.array(_PER_CLASS),
+            "measure_trained": measures_trained(config)}
 
 
 def _label_problem(labels: np.ndarray, wanted: int) -> str | None:
@@ -109,9 +110,9 @@ def conditional_accuracy(images: np.ndarray, classes: int, dataset: str) -> np.n
 def notes(ev, probe, config) -> list[str]:
     """The student's trained decoder, class by class (informative)."""
     classes, per_class = int(probe["V"].shape[0]), int(probe["trained_per_class"])
-    trained = config.get("trained", "short")
-    source = ("pesos del entrenamiento completo entregados" if trained == "full"
-              else "entrenamiento corto de calificación (pocas imágenes, 1 época)")
+    if config.get("trained") != "full":
+        return [NOT_MEASURED]
+    source = "pesos del entrenamiento completo entregados"
     images = floats(ev.get("trained_samples", np.zeros(0)))
     if images.shape != (classes * per_class, 28, 28, 1):
         return [f"modelo entrenado (informativo, no puntúa): no se pudo generar cada clase con tu decoder "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.judge import data
-from autograder.judge._framework import Part, SubCheck, array, floats, text
+from autograder.judge._framework import NOT_MEASURED, Part, SubCheck, array, floats, measures_trained, text
 from autograder.judge._probes import LinearDecoder
 
 _OTHER_LATENT = 5
@@ -24,7 +24,7 @@ def make_probe(config: dict) -> dict:
     latent = config["latent_dim"]
     other = _OTHER_LATENT if latent != _OTHER_LATENT else _OTHER_LATENT + 2
     return {**LinearDecoder(latent, seed=8158).arrays(), **LinearDecoder(other, seed=8159).arrays("_other"),
-            "trained_z": rng.normal(0.0, 1.0, (100, config["latent_dim"])).astype("float32"),
+            "measure_trained": measures_trained(config), "trained_z": rng.normal(0.0, 1.0, (100, config["latent_dim"])).astype("float32"),
             "trained_x": data.images(config["dataset"], "test", 0, 64)}
 
 
@@ -141,9 +141,9 @@ def notes(ev, probe, config) -> list[str]:
     """The student's trained model, measured by the judge (informative)."""
     import vae_lib
 
-    trained = config.get("trained", "short")
-    source = ("pesos del entrenamiento completo entregados" if trained == "full"
-              else "entrenamiento corto de calificación (pocas imágenes, 1 época)")
+    if config.get("trained") != "full":
+        return [NOT_MEASURED]
+    source = "pesos del entrenamiento completo entregados"
     if "trained_samples" not in ev or "trained_reconstructions" not in ev:
         return [f"modelo entrenado (informativo, no puntúa): no se pudo generar con tu encoder/decoder "
                 f"({ev.error('trained_samples') or 'no están definidos'})"]

@@ -145,3 +145,20 @@ def test_gpu_tasks_go_to_workers_that_declare_the_resource(tmp_path):
     assert result.score == 12.0
     devices = {v["device"] for v in result.verdicts.values()}
     assert len(devices) == 1 and "CPU" in devices.pop()
+
+
+def test_two_local_clusters_on_one_machine_say_nothing(recwarn):
+    """A second LocalCluster on the machine (two watchers, or a TA's dashboard on 8787) starts without a warning
+    (Dask's "Port 8787 is already in use" reached the TA's console before its HTTP server took a free port)."""
+    from autograder.grade.coordinator import dask_client
+
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            taken.bind(("", 8787))
+            taken.listen()
+        except OSError:
+            pass  # already taken by someone else: the same situation
+        with dask_client(1) as first, dask_client(1) as second:
+            assert first.submit(sum, [1, 2]).result() == 3 and second.submit(sum, [3, 4]).result() == 7
+    assert not [str(w.message) for w in recwarn if "8787" in str(w.message) or "already in use" in str(w.message)]

@@ -21,8 +21,8 @@ from autograder.judge import vae_model as train_step  # noqa: E402
 from autograder.judge._framework import Evidence  # noqa: E402
 from autograder.judge._probes import LinearDecoder  # noqa: E402
 
-CLASE = {"dataset": "mnist", "latent_dim": 10, "convolutional": False, "trained": "short"}
-TAREA = {"dataset": "fashion_mnist", "latent_dim": 10, "convolutional": True, "trained": "short"}
+CLASE = {"dataset": "mnist", "latent_dim": 10, "convolutional": False, "trained": "none"}
+TAREA = {"dataset": "fashion_mnist", "latent_dim": 10, "convolutional": True, "trained": "none"}
 
 
 def judged(part, arrays: dict, probe: dict, config: dict = CLASE, points: float = 2.0):
