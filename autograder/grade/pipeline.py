@@ -68,14 +68,12 @@ class SandboxedExecute(Execute):
                               ).tag(config=True)
 
     def create_kernel_manager(self):
-        from jupyter_client.manager import AsyncKernelManager
-
-        from autograder.grade.sandbox import SandboxedKernelManager, check_available
+        from autograder.grade.sandbox import PrivateKernelManager, SandboxedKernelManager, check_available
         from autograder.settings import Grading
 
         if self.sandbox:
             check_available()
-        self.kernel_manager_class = SandboxedKernelManager if self.sandbox else AsyncKernelManager
+        self.kernel_manager_class = SandboxedKernelManager if self.sandbox else PrivateKernelManager
         km = super().create_kernel_manager()
         if self.sandbox:
             grading = Grading(config=self.config)

@@ -198,7 +198,37 @@ from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from traitlets import Integer, List as TList, Unicode, default  # noqa: E402
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+class PrivateKernelManager(AsyncKernelManager):
+    """A grading kernel over ipc sockets in a fresh runtime folder of its own (connection file, sockets), removed
+    with the kernel; the kernel's own stdout/stderr (banners, C++ logs, ipykernel's warnings) are not the TA's: cell
+    outputs travel over ZMQ. With ``--no-sandbox`` grading kernels are these; sandboxed ones add ``bwrap``."""
+
+    def __init__(self, **kwargs):
+        import tempfile
+
+        super().__init__(**kwargs)
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="vaekit-kernel-"))
+        self.runtime_dir.chmod(0o755)
+        self.transport = "ipc"
+        self.ip = str(self.runtime_dir / "kipc")
+        self.connection_file = str(self.runtime_dir / "kernel.json")
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+    # jupyter_client binds AsyncKernelManager.cleanup_resources to the base class's coroutine, and nbclient calls
+    # it directly when the kernel is already dead: route it through the cleanup above.
+    cleanup_resources = _async_cleanup_resources
+
+
+class SandboxedKernelManager(PrivateKernelManager):
     """A kernel manager whose kernels start inside ``bwrap`` (see the module docstring), over ipc sockets.
 
     The kernel's runtime folder (connection file, ipc sockets) is a fresh temporary folder per kernel; the
@@ -222,14 +252,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return default_max_processes()
 
     def __init__(self, **kwargs):
-        import tempfile
-
         super().__init__(**kwargs)
-        self.runtime_dir = Path(tempfile.mkdtemp(prefix="vaekit-kernel-"))
-        self.runtime_dir.chmod(0o755)
-        self.transport = "ipc"
-        self.ip = str(self.runtime_dir / "kipc")
-        self.connection_file = str(self.runtime_dir / "kernel.json")
         self.cgroup = None
         self.events: dict = {}
 
@@ -258,12 +281,6 @@ class SandboxedKernelManager(AsyncKernelManager):
                            prefix=self.cgroup.enter_argv() if self.cgroup else [])
         return bwrap_command(spec, command)
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        # The kernel's own stdout/stderr (banners, C++ logs) are not the TA's: cell outputs travel over ZMQ.
-        kw.setdefault("stdout", subprocess.DEVNULL)
-        kw.setdefault("stderr", subprocess.DEVNULL)
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
-
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart and not self.events:  # once: after a shutdown, or when nbclient found the kernel dead
@@ -276,8 +293,5 @@ class SandboxedKernelManager(AsyncKernelManager):
             cwd = self._launch_args.get("cwd") if isinstance(self._launch_args, dict) else None
             if cwd:
                 restore_owner(Path(cwd))  # lchown only: the kernel is gone, its links are not followed
-            shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
-    # jupyter_client binds AsyncKernelManager.cleanup_resources to the base class's coroutine, and nbclient calls
-    # it directly when the kernel is already dead: route it through the cleanup above.
     cleanup_resources = _async_cleanup_resources

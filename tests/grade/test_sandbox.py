@@ -16,7 +16,7 @@ import psutil
 import pytest
 from nbclient import NotebookClient
 
-from autograder.grade.sandbox import SandboxedKernelManager, check_available
+from autograder.grade.sandbox import PrivateKernelManager, SandboxedKernelManager, check_available
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,11 +41,12 @@ def course(tmp_path):
     return root, folder
 
 
-def run_cells(folder, *sources, timeout=60):
-    """Execute ``sources`` as cells in a sandboxed kernel with cwd ``folder``; returns each cell's text output."""
+def run_cells(folder, *sources, timeout=60, manager=SandboxedKernelManager):
+    """Execute ``sources`` as cells in a ``manager`` kernel (sandboxed unless told) with cwd ``folder``; returns each
+    cell's text output."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, timeout=timeout, allow_errors=True,
+    client = NotebookClient(nb, kernel_manager_class=manager, timeout=timeout, allow_errors=True,
                             resources={"metadata": {"path": str(folder)}})
     client.execute()
     texts = []
@@ -183,3 +184,24 @@ def test_refuses_with_a_spanish_hint_when_bwrap_is_missing(monkeypatch):
     with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap.*--no-sandbox"):
         sandbox.check_available()
     sandbox.check_available.cache_clear()
+
+
+def test_without_the_sandbox_the_kernel_still_talks_over_ipc_and_says_nothing_on_the_console(tmp_path, capfd):
+    """--no-sandbox: no TCP port for the student's kernel (ipykernel warns about unencrypted TCP on the TA's
+    console), its own stderr is not the TA's, and its runtime folder goes with it."""
+    made = []
+
+    class Recorded(PrivateKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            made.append(self)
+
+    texts = run_cells(tmp_path, "import os\nos.write(2, b'ruido del proceso del nucleo\\n')\nprint(os.getcwd())",
+                      manager=Recorded)
+    assert texts == [f"{tmp_path}\n"], texts
+    console = capfd.readouterr()
+    assert "ruido del proceso del nucleo" not in console.err + console.out
+    assert not re.search("warn", console.err + console.out, re.I), console.err[-500:]
+    (km,) = made
+    assert km.transport == "ipc" and km.ip.startswith(str(km.runtime_dir))  # the shell, iopub, … channels
+    assert not km.runtime_dir.exists()
