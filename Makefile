@@ -44,8 +44,9 @@ $(BACKENDS_STAMP): $(STAMP)
 
 setup: $(STAMP) $(BACKENDS_STAMP) data
 
+# (Staging imports the package, hence TensorFlow, whose oneDNN notice TF_CPP_MIN_LOG_LEVEL does not silence.)
 data: $(STAMP)
-	@$(PY) -m vae_lib stage "$(VAE_DATA_DIR)"
+	@TF_ENABLE_ONEDNN_OPTS=0 $(PY) -m vae_lib stage "$(VAE_DATA_DIR)"
 
 # Debian's chromium for the JupyterLab browser tests (Playwright drives it; no browser download).
 AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js

@@ -6,7 +6,18 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import re  # noqa: E402
+
 import pytest  # noqa: E402
+
+
+def pytest_configure(config):
+    """The library noise vaekit's console filters (``autograder.quiet.NOISE``) is filtered in tests too, so the
+    warnings summary shows only what nobody has looked at yet."""
+    from autograder.quiet import NOISE
+
+    for message, module in NOISE:
+        config.addinivalue_line("filterwarnings", f"ignore:{re.escape(message)}::{re.escape(module)}\\Z")
 
 
 @pytest.fixture(scope="session")
