@@ -146,6 +146,8 @@ def bwrap_command(spec: SandboxSpec, command: list[str]) -> list[str]:
            "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython", "KERAS_HOME": "/tmp/keras",
            **KERNEL_ENV,
            **{k: os.environ[k] for k in PASSED_ENV if k in os.environ}, **spec.env}
+    if env.get("VAE_DATA_DIR"):  # bound at its resolved path (above): a data folder reached through a link, or
+        env["VAE_DATA_DIR"] = str(Path(env["VAE_DATA_DIR"]).resolve())  # under the host's /tmp, is found there
     for key, value in env.items():
         argv += ["--setenv", key, value]
     if spec.cwd is not None:

@@ -205,3 +205,18 @@ def test_without_the_sandbox_the_kernel_still_talks_over_ipc_and_says_nothing_on
     (km,) = made
     assert km.transport == "ipc" and km.ip.startswith(str(km.runtime_dir))  # the shell, iopub, … channels
     assert not km.runtime_dir.exists()
+
+
+def test_a_data_folder_reached_through_a_link_under_tmp_is_found_in_the_sandbox(course, tmp_path, monkeypatch):
+    """VAE_DATA_DIR given through a symlink that lives under the host's /tmp (hidden by the sandbox's private /tmp):
+    the kernel still reads the data, at the folder's real path."""
+    _, folder = course
+    real = tmp_path.parent / f"{tmp_path.name}-datos-reales"
+    real.mkdir()
+    (real / "marca.txt").write_text("datos del curso")
+    link = tmp_path / "enlace"
+    link.symlink_to(real)
+    monkeypatch.setenv("VAE_DATA_DIR", str(link))
+    out = run_cells(folder, "import os, pathlib\n"
+                            "print(pathlib.Path(os.environ['VAE_DATA_DIR'], 'marca.txt').read_text())")[0]
+    assert out.strip() == "datos del curso", out

@@ -34,7 +34,8 @@ except SandboxUnavailable as error:
 def refusal_inside_nested_sandbox(uid: int) -> str:
     """check_available() run inside ``bwrap --unshare-user --disable-userns`` as ``uid``: what it says."""
     outer = [BWRAP, "--unshare-user", "--uid", str(uid), "--gid", str(uid), "--disable-userns",
-             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--chdir", str(REPO_ROOT),
+             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+             "--ro-bind", str(REPO_ROOT), str(REPO_ROOT), "--chdir", str(REPO_ROOT),  # a checkout under /tmp too
              "--", sys.executable, "-c", REFUSAL]
     proc = subprocess.run(outer, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
