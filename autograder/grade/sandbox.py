@@ -146,8 +146,6 @@ def bwrap_command(spec: SandboxSpec, command: list[str]) -> list[str]:
            "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython", "KERAS_HOME": "/tmp/keras",
            **KERNEL_ENV,
            **{k: os.environ[k] for k in PASSED_ENV if k in os.environ}, **spec.env}
-    if env.get("VAE_DATA_DIR"):  # bound at its resolved path (above): a data folder reached through a link, or
-        env["VAE_DATA_DIR"] = str(Path(env["VAE_DATA_DIR"]).resolve())  # under the host's /tmp, is found there
     for key, value in env.items():
         argv += ["--setenv", key, value]
     if spec.cwd is not None:
@@ -273,11 +271,14 @@ class SandboxedKernelManager(PrivateKernelManager):
 
         command = super().format_kernel_cmd(extra_arguments)
         cwd = Path(self._launch_args.get("cwd") or os.getcwd())
-        data = os.environ.get("VAE_DATA_DIR")
+        # the data folder is bound, and named to the kernel, at its resolved path: one reached through a link (or
+        # under the host's /tmp, which the sandbox replaces) is found there
+        data = os.environ.get("VAE_DATA_DIR") and str(Path(os.environ["VAE_DATA_DIR"]).resolve())
         if self.cgroup is None and self.memory_bytes:
             self.cgroup = KernelCgroup.create(self.memory_bytes)
         spec = SandboxSpec(writable=[cwd, self.runtime_dir, *self.writable],
                            readable=[*(p for p in [data] if p), *self.readable],
+                           env={"VAE_DATA_DIR": data} if data else {},
                            cwd=cwd, max_processes=self.max_processes, devices=list(self.devices) or gpu_devices(),
                            tmp_bytes=self.tmp_bytes, file_bytes=self.file_bytes,
                            prefix=self.cgroup.enter_argv() if self.cgroup else [])

@@ -54,8 +54,9 @@ def read_idx(path, limit: int | None = None) -> np.ndarray:
         shape = [int.from_bytes(f.read(4), "big") for _ in range(magic[3])]
         if limit is not None:
             shape[0] = min(shape[0], int(limit))
-        data = f.read(int(np.prod(shape)))
-    if len(data) < int(np.prod(shape)):
+        size = int(np.prod(shape))
+        data = f.read(size)
+    if len(data) < size:
         raise ValueError(f"{path} is truncated")
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
