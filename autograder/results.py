@@ -37,7 +37,8 @@ class GradeResult:
     flags: list[str] = field(default_factory=list)  # "revisar a mano": what the student's code reached for
     sandbox: bool = True
     worker: str = ""  # where it was graded (the worker's host name)
-    timing: dict[str, float] = field(default_factory=dict)  # seconds: kernel start, cells, evidence, judge
+    timing: dict[str, float] = field(default_factory=dict)  # seconds: kernel start, cells, evidence, judge;
+    # worker_cpu_s: the grading process's CPU-s for it (the first submission on a worker includes its start-up)
     limits: dict = field(default_factory=dict)  # the limits in force (memory cgroup, tmpfs size, file size…)
 
     def __post_init__(self):

@@ -21,10 +21,15 @@ TF_QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "GRPC
 KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", **TF_QUIET_ENV}
 
 
+def gradebook_path(root) -> Path:
+    """A course's default gradebook file, ``<root>/gradebook.db``."""
+    return Path(root) / "gradebook.db"
+
+
 def sqlite_url(root) -> str:
-    """A course's default gradebook, ``<root>/gradebook.db``: it waits up to 60 s for a lock instead of failing with
+    """The default gradebook's URL (``gradebook_path``): it waits up to 60 s for a lock instead of failing with
     "database is locked" when several graders write at once."""
-    return f"sqlite:///{Path(root) / 'gradebook.db'}?timeout=60"
+    return f"sqlite:///{gradebook_path(root)}?timeout=60"
 
 
 def trait_default(cls, name: str):

@@ -19,10 +19,9 @@ What to do after each attempt is ``grade.retry.decide``; the files crossing into
 from __future__ import annotations
 
 import atexit
-import os
+import contextlib
 import shutil
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -71,6 +70,21 @@ def _course_config(root: Path, assignment: str):
     return config
 
 
+def stamp_new_gradebook(path: Path) -> None:
+    """Create an empty SQLite gradebook at ``path`` stamped with nbgrader's schema version, computed here from
+    nbgrader's migration scripts. nbgrader's ``Gradebook`` then only adds its tables: on a new file it would run the
+    ``alembic heads`` command in a subprocess instead (~3 CPU-s of every worker's start)."""
+    import sqlite3
+
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    head = ScriptDirectory(ALEMBIC_DIR).get_current_head()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (head,))
+
+
 class WorkerCourse:
     """A worker's private scratch copy of a course for one assignment (config, source, release, own gradebook)."""
 
@@ -93,9 +107,9 @@ class WorkerCourse:
         from nbgrader.converters import GenerateAssignment
         from nbgrader.coursedir import CourseDirectory
 
-        bin_dir = str(Path(sys.executable).parent)  # a new gradebook runs `alembic heads` from PATH
-        if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        from autograder.settings import gradebook_path
+
+        stamp_new_gradebook(gradebook_path(self.root))
         config = _course_config(self.root, self.assignment)
         config.GenerateAssignment.force = True
         succeeded, log = _start(GenerateAssignment(coursedir=CourseDirectory(config=config), config=config))
@@ -174,7 +188,7 @@ def nbgrader_error(log: str) -> str:
 
 def grade_task(task: SubmissionTask) -> TaskOutput:
     """Grade one submission here (see the module docstring); never raises for anything the submission does."""
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     course = WorkerCourse.of(task.course)
     limits = task.limits
     run_dir = Path(tempfile.mkdtemp(prefix=f"vaekit-run-{task.student}-"))
@@ -220,6 +234,8 @@ def grade_task(task: SubmissionTask) -> TaskOutput:
             status, message = Status.ZERO, f"No se pudo calificar la entrega: {problem}."
         report.flags = list(report.flags) + [{"text": text} for text in flags]
         report.limits = report.limits or end.limits
+        # this process's CPU-s (all its threads) for this submission; the kernel's own are its processes'
+        report.timing = {**report.timing, "worker_cpu_s": round(time.process_time() - cpu_start, 2)}
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
         shutil.rmtree(course.submission_folder(task.student), ignore_errors=True)

@@ -21,6 +21,7 @@ from vae_lib import (  # noqa: E402
     seed_everything,
     tile_images,
 )
+from vae_runtime.plotting import TITLE_BAND  # noqa: E402
 
 
 def test_plots_draw_the_given_data_and_save_png(tmp_path, mnist_small):
@@ -41,15 +42,18 @@ def test_plots_draw_the_given_data_and_save_png(tmp_path, mnist_small):
         fig.savefig(path)
         assert path.read_bytes()[:4] == b"\x89PNG"
     # what each figure shows is the data it was given, in order
-    shown = [ax for ax in figures["grid"].axes if ax.images]
-    assert len(figures["grid"].axes) == 12 and len(shown) == 12
-    for i, ax in enumerate(shown):
-        np.testing.assert_array_equal(ax.images[0].get_array(), x[i, ..., 0])
-        assert ax.get_title() == str(y[i])
-    frames = figures["interp"].axes
-    assert len(frames) == 8 and frames[0].get_title() == "A" and frames[-1].get_title() == "B"
-    for i, ax in enumerate(frames):
-        np.testing.assert_array_equal(ax.images[0].get_array(), x[i, ..., 0])
+    (grid_axis,) = figures["grid"].axes  # one axis: the tiled images, each title over its own image
+    np.testing.assert_array_equal(grid_axis.images[0].get_array(), tile_images(x[:12], 6, 2, TITLE_BAND))
+    titles = grid_axis.texts
+    assert [t.get_text() for t in titles] == [str(v) for v in y[:12]]
+    for i, t in enumerate(titles):
+        row, column = divmod(i, 6)
+        tx, ty = t.get_position()
+        assert column * 30 <= tx <= column * 30 + 28  # over its image's column
+        assert row * (30 + TITLE_BAND) <= ty <= row * (30 + TITLE_BAND) + TITLE_BAND  # in the band above its row
+    (strip,) = figures["interp"].axes
+    np.testing.assert_array_equal(strip.images[0].get_array(), tile_images(x[:8], 8, 2, TITLE_BAND))
+    assert [(t.get_text(), t.get_position()[0] // 30) for t in strip.texts] == [("A", 0), ("B", 7)]
     scatter = figures["scatter"].axes[0].collections[0]
     np.testing.assert_allclose(scatter.get_offsets(), z)
     np.testing.assert_array_equal(scatter.get_array(), y[:100])
@@ -74,6 +78,11 @@ def test_tile_images_places_each_image_row_major(mnist_small):
     np.testing.assert_array_equal(mosaic[60:88, 0:28], x[6, ..., 0])  # row 2, column 0
     assert np.all(mosaic[28:30, :] == 1.0)  # white gap between rows
     assert np.all(mosaic[60:88, 30:] == 1.0)  # the two empty slots stay white
+    banded = tile_images(x[:7], n_cols=3, gap=2, band=9)  # a white band over each row, for titles
+    assert banded.shape == (3 * 39 - 2, 3 * 30 - 2)
+    assert np.all(banded[0:9] == 1.0)
+    np.testing.assert_array_equal(banded[9:37, 30:58], x[1, ..., 0])
+    np.testing.assert_array_equal(banded[87:115, 0:28], x[6, ..., 0])
 
 
 def test_device_summary_names_backend_and_devices():

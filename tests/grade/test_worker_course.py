@@ -1,0 +1,62 @@
+"""The worker's scratch course: its gradebook is stamped in-process with the schema version nbgrader itself would
+record (nbgrader's way runs the `alembic heads` command), and nbgrader's generate_assignment fills it with the same
+notebooks and grade cells as the course's own gradebook."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from nbgrader.api import Gradebook, get_alembic_version
+
+from autograder.course import new_course
+from autograder.grade.task import CourseBundle
+from autograder.grade.worker import WorkerCourse, stamp_new_gradebook
+from autograder.settings import gradebook_path, sqlite_url
+
+
+def test_a_stamped_gradebook_carries_nbgraders_own_schema_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])  # for `alembic`
+    path = tmp_path / "gradebook.db"
+    stamp_new_gradebook(path)
+    with Gradebook(f"sqlite:///{path}") as gb:  # nbgrader adds its tables and keeps the stamp
+        assert gb.assignments == []
+    with sqlite3.connect(path) as db:
+        versions = [row[0] for row in db.execute("SELECT version_num FROM alembic_version")]
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert versions == [get_alembic_version()]  # nbgrader's own answer, from the alembic command
+    assert {"assignment", "notebook", "grade_cells", "student", "submitted_assignment"} <= tables
+
+
+def test_the_worker_course_has_the_assignments_notebooks_and_grade_cells(tmp_path):
+    assignment = "vae_tarea"
+    course = new_course(Path(tmp_path) / "course", (assignment,))
+    course.nbgrader("generate_assignment", assignment, "--force")
+    scratch = WorkerCourse(CourseBundle.of(course.root, assignment))
+
+    def cells(root):
+        with Gradebook(sqlite_url(root)) as gb:
+            notebook = gb.find_notebook(assignment, assignment)
+            return sorted((c.name, c.max_score) for c in notebook.grade_cells)
+
+    assert gradebook_path(scratch.root).is_file() and scratch.release_notebook.is_file()
+    assert cells(scratch.root) == cells(course.root) and len(cells(course.root)) > 5
+
+
+def test_a_grading_process_reads_notebooks_without_compiling_iri_grammars():
+    """jsonschema's optional IRI checker (rfc3987_syntax) compiles Lark grammars at import (~1 CPU-s per process);
+    vaekit's processes skip it, and nbformat still validates notebooks (a broken one is still refused)."""
+    import subprocess
+
+    from autograder.notebooks import REPO_ROOT
+
+    code = ("import sys, autograder.grade.worker, nbformat\n"
+            "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+            "nbformat.validate(nb)\n"
+            "nb.cells[0]['cell_type'] = 'not-a-cell'\n"
+            "try:\n    nbformat.validate(nb)\nexcept nbformat.ValidationError:\n    print('refused')\n"
+            "print(sorted(m for m in ('lark', 'rfc3987_syntax') if sys.modules.get(m) is not None))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(REPO_ROOT / "release" / "vae_tarea" / "vae_tarea.ipynb")],
+                         check=True, capture_output=True, text=True, cwd=REPO_ROOT).stdout.split()
+    assert out == ["refused", "[]"]
