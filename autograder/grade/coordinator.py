@@ -26,7 +26,7 @@ from autograder.errors import VaekitError
 from autograder.grade.notebook_checks import zero_notebook
 from autograder.grade.runlog import JudgeReport
 from autograder.grade.task import CourseBundle, Limits, SubmissionTask, TaskOutput
-from autograder.grade.worker import grade_task, read_submission
+from autograder.grade.worker import grade_task, read_submission, recording_steps
 from autograder.results import GradeResult, Status
 
 
@@ -72,8 +72,6 @@ def _timestamp_of(course: Course, student: str, assignment: str):
 
 def record(course: Course, output: TaskOutput) -> GradeResult:
     """Write one task's output into the course (autograded notebook, gradebook, result); returns the result."""
-    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
-
     a, student = output.assignment, output.student
     nb = nbformat.reads(output.notebook.decode("utf-8"), as_version=4)
     path = course.autograded_notebook(student, a)
@@ -95,8 +93,8 @@ def record(course: Course, output: TaskOutput) -> GradeResult:
     config = course.config
     with warnings.catch_warnings():  # nbgrader's own SQLAlchemy autoflush warnings are not the TA's business
         warnings.simplefilter("ignore")
-        for step in (SaveAutoGrades(config=config), AssignLatePenalties(config=config)):
-            nb, resources = step.preprocess(nb, resources)
+        for step in recording_steps():
+            nb, resources = step(config=config).preprocess(nb, resources)
     scores = course.scores(a, student)
     report = output.report
     result = GradeResult(student, a, scores.score, scores.max_score, Status(output.status), output.message,

@@ -4,7 +4,8 @@ The task carries everything (the course's config and source, the submission's fi
 everything back (the autograded notebook, the judge's report, the status): no shared filesystem is assumed. The
 worker keeps a scratch copy of the course per assignment (its own gradebook, made once by ``nbgrader
 generate_assignment``), and runs nbgrader's ``Autograde`` converter in its own process, so nbgrader, nbconvert
-and the judge's TensorFlow are imported once per worker, not once per submission. The course's pipeline does the
+and the judge's TensorFlow are imported once per worker, not once per submission. Scores are written once, into
+the course's gradebook, by the coordinator (``recording_steps``), never into the scratch one. The course's pipeline does the
 rest (``grade.pipeline``: sandboxed kernel, judge).
 
 Per submission:
@@ -142,6 +143,19 @@ class WorkerCourse:
 
 
 
+def recording_steps() -> tuple:
+    """nbgrader's steps that write a judged notebook's scores into a gradebook. They run once, where the course's
+    gradebook is (``coordinator.record``); a worker's scratch gradebook would hold them for nobody."""
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+
+    return SaveAutoGrades, AssignLatePenalties
+
+
+def _name(step) -> str:
+    """A configured preprocessor's class name (the config names it by dotted path or by class)."""
+    return (step if isinstance(step, str) else step.__name__).rsplit(".", 1)[-1]
+
+
 def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path, attempt: int,
                plan: NeutralisePlan) -> tuple[bool, Watchdog, str]:
     """Run nbgrader's Autograde converter here on one staged submission; (succeeded, watchdog, log)."""
@@ -158,6 +172,9 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
     config.JudgeGradeCells.report_file = str(run_dir / f"report-{attempt}.json")
     config.Autograde.force = True
     converter = Autograde(coursedir=CourseDirectory(config=config), config=config)
+    recorded_later = {step.__name__ for step in recording_steps()}  # in the course's gradebook, by the coordinator
+    converter.autograde_preprocessors = [step for step in converter.autograde_preprocessors
+                                         if _name(step) not in recorded_later]
     with Watchdog(limits.submission_timeout, int(limits.memory_gb * GIB), limits.max_processes) as watchdog:
         succeeded, log = _start(converter)
         succeeded = succeeded and course.autograded_notebook(student).exists()
@@ -244,4 +261,4 @@ def grade_task(task: SubmissionTask) -> TaskOutput:
                       notebook, report, worker=socket.gethostname(), log_tail=log[-3000:])
 
 
-__all__ = ["grade_task", "read_submission", "death_reason", "WorkerCourse"]
+__all__ = ["grade_task", "read_submission", "death_reason", "recording_steps", "WorkerCourse"]

@@ -4,6 +4,7 @@ notebooks and grade cells as the course's own gradebook."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -60,3 +61,32 @@ def test_a_grading_process_reads_notebooks_without_compiling_iri_grammars():
     out = subprocess.run([sys.executable, "-c", code, str(REPO_ROOT / "release" / "vae_tarea" / "vae_tarea.ipynb")],
                          check=True, capture_output=True, text=True, cwd=REPO_ROOT).stdout.split()
     assert out == ["refused", "[]"]
+
+
+def test_scores_are_written_once_into_the_courses_gradebook_never_the_workers(tmp_path):
+    """A worker grades (sandboxed kernel, judge) and its scratch gradebook gets no scores; the coordinator's
+    ``record`` writes them into the course's gradebook."""
+    from autograder.authoring.examples import load_manifest
+    from autograder.grade.coordinator import record
+    from autograder.grade.worker import grade_task, read_submission
+    from autograder.grade.task import SubmissionTask
+    from autograder.notebooks import REPO_ROOT
+    from autograder.results import Status
+
+    assignment = "vae_tarea"
+    student = next(e.student for e in load_manifest(REPO_ROOT / "examples")
+                   if e.assignment == assignment and e.kind == "correct")
+    course = new_course(Path(tmp_path) / "course", (assignment,))
+    course.nbgrader("generate_assignment", assignment, "--force")
+    shutil.copytree(REPO_ROOT / "examples" / "submitted" / student / assignment, course.submitted / student / assignment)
+    files = read_submission(course.submitted / student / assignment).files
+    bundle = CourseBundle.of(course.root, assignment)
+    output = grade_task(SubmissionTask(assignment, student, files, bundle, course.limits()))
+    assert output.status == Status.OK and output.report.timing["worker_cpu_s"] > 0
+
+    with Gradebook(sqlite_url(WorkerCourse.of(bundle).root)) as gb:
+        grades = [g for notebook in gb.find_submission(assignment, student).notebooks for g in notebook.grades]
+        assert len(grades) > 5 and all(g.auto_score is None for g in grades)
+    result = record(course, output)
+    with Gradebook(course.db_url) as gb:
+        assert gb.find_submission(assignment, student).score == result.score > 0.5 * result.max_score
