@@ -4,9 +4,9 @@ The task carries everything (the course's config and source, the submission's fi
 everything back (the autograded notebook, the judge's report, the status): no shared filesystem is assumed. The
 worker keeps a scratch copy of the course per assignment (its own gradebook, made once by ``nbgrader
 generate_assignment``), and runs nbgrader's ``Autograde`` converter in its own process, so nbgrader, nbconvert
-and the judge's TensorFlow are imported once per worker, not once per submission. Scores are written once, into
-the course's gradebook, by the coordinator (``recording_steps``), never into the scratch one. The course's pipeline does the
-rest (``grade.pipeline``: sandboxed kernel, judge).
+and the judge's TensorFlow are imported once per worker, not once per submission. The course's pipeline does the
+rest (``grade.pipeline``: sandboxed kernel, judge). Scores are written once, into the course's gradebook, by the
+coordinator (``recording_steps``), never into the scratch one.
 
 Per submission:
 1. A corrupt notebook is never handed to nbgrader: it gets 0 with a Spanish message.
@@ -140,7 +140,6 @@ class WorkerCourse:
 
     def autograded_notebook(self, student: str) -> Path:
         return self.course.autograded_notebook(student, self.assignment)
-
 
 
 def recording_steps() -> tuple:
