@@ -6,14 +6,16 @@ correct one and canonical mistakes):
 3. ``vaekit grade`` on a Dask LocalCluster of 1 worker, with the sandbox and with ``--no-sandbox``;
 4. ``vaekit grade`` with 2 workers: speed-up over the serial baseline (target >= 1.8x on 2 cores) and over 1 worker.
    1, 3 and 4 run in turn ``--repeats`` times (A B C D A B C D: these VMs' timings drift by up to 2x within
-   minutes); each figure is the median over the repeats and each ratio the median of the repeats' ratios;
+   minutes); each figure is the median over the repeats and each ratio the median of the repeats' ratios; and
+   the throughput of 2 workers over 1 once started (result arrivals after each worker's first result);
 5. CPU-seconds per submission against the CPU-seconds of ``import tensorflow, keras`` in a fresh process (the
-   floor: every sandboxed kernel pays it once). Every descendant process is sampled (workers and kernels); one
-   submission's cost at steady state is its kernel's CPU-s plus the worker's CPU-s for it (``worker_cpu_s``), and
-   the rest of the run is each worker's one-time start-up (process, imports, scratch course), reported apart and
-   also spread over the run's submissions (``..._incl_startup``); and a
-   PROJECTION of 1,000 submissions on 1, 16 and 64 workers from the measured per-worker rate (linear: it ignores the scheduler and
-   the gradebook writes, which are milliseconds per submission);
+   floor: every sandboxed kernel pays it once; also the same process ended with ``os._exit``, as a graded kernel
+   is killed, without the interpreter's ~1 CPU-s of cleanup). Every descendant process is sampled
+   (workers and kernels); one submission's cost at steady state is its kernel's CPU-s plus the worker's CPU-s for
+   it (``worker_cpu_s``), and the rest of the run is each worker's one-time start-up (process, imports, scratch
+   course), reported apart and also spread over the run's submissions (``..._incl_startup``); and a PROJECTION of
+   1,000 submissions on 1, 16 and 64 workers from the measured per-worker rate (linear: it ignores the scheduler
+   and the gradebook writes, which are milliseconds per submission);
 6. the same CPU-seconds for every other assignment (1 worker, its correct example and canonical mistakes);
 7. the grade-on-submit latency of a warm ``vaekit watch`` against ``vaekit grade`` of the same submission
    (``submit_latency.py``).
@@ -122,15 +124,18 @@ def cpu_split(cpu: DescendantCPU, results, workers: int) -> dict:
             "startup_per_worker": round(max(0.0, cpu.seconds - k * marginal) / workers, 1)}
 
 
-def tf_import_cpu_s(repeats: int = 3) -> float:
-    """Median CPU-seconds (user + system) of ``python -c "import tensorflow, keras"`` in a fresh process."""
+def tf_import_cpu_s(repeats: int = 3, os_exit: bool = False) -> float:
+    """Median CPU-seconds (user + system) of ``python -c "import tensorflow, keras"`` in a fresh process; with
+    ``os_exit`` the process ends with ``os._exit``, as a graded kernel is killed, instead of the interpreter's
+    normal exit (whose module cleanup with TensorFlow loaded costs ~1 CPU-s)."""
     import resource
     import subprocess
 
+    code = "import tensorflow, keras" + ("; import os; os._exit(0)" if os_exit else "")
     samples = []
     for _ in range(repeats):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([sys.executable, "-c", "import tensorflow, keras"], check=True)  # TF_QUIET_ENV, as kernels
+        subprocess.run([sys.executable, "-c", code], check=True)  # TF_QUIET_ENV, as kernels
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         samples.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return sorted(samples)[len(samples) // 2]
@@ -146,20 +151,30 @@ def fresh(course, assignment):
     shutil.rmtree(course.results / assignment, ignore_errors=True)
 
 
-def vaekit(course, assignment, workers, sandbox=True):
+def vaekit(course, assignment, workers, sandbox=True, arrivals: list | None = None):
+    """``vaekit grade`` of the course's submissions; ``arrivals`` gets the time.monotonic() of each result."""
     from autograder.grade.coordinator import grade
 
     return grade(course, assignment, limits=course.limits(sandbox=sandbox), workers=workers, force=True,
-                 progress=_Quiet())
+                 progress=_Quiet(arrivals if arrivals is not None else []))
 
 
 class _Quiet:
+    def __init__(self, arrivals: list):
+        self.arrivals = arrivals
+
     def update(self, result):
-        pass
+        self.arrivals.append(time.monotonic())
 
     def close(self):
         pass
 
+
+def steady_rate(arrivals: list[float], workers: int) -> float:
+    """Submissions per second once every worker has delivered its first result (which also paid its start-up):
+    the results after the first ``workers`` ones over the time they took."""
+    times = sorted(arrivals)
+    return (len(times) - workers) / (times[-1] - times[workers - 1])
 
 def one_worker_cpu(assignment: str, n: int) -> dict:
     """CPU-seconds and wall seconds per submission of ``vaekit grade`` on 1 worker, for another assignment."""
@@ -198,12 +213,14 @@ def run(n: int, assignment: str, repeats: int) -> dict:
             serial.append((wall, cpu, scores(course, assignment, students), proc.returncode))
             fresh(course, assignment)
             for flag, bucket in ((True, with_sandbox), (False, without)):
-                wall, cpu, results = measure_cpu(lambda: vaekit(course, assignment, 1, sandbox=flag))
+                arrivals: list[float] = []
+                wall, cpu, results = measure_cpu(lambda: vaekit(course, assignment, 1, sandbox=flag, arrivals=arrivals))
                 bucket.append((wall, cpu.seconds, {r.student: round(r.score, 3) for r in results},
-                               cpu_split(cpu, results, 1)))
+                               cpu_split(cpu, results, 1), steady_rate(arrivals, 1)))
                 fresh(course, assignment)
-            wall, cpu, results = measure(lambda: vaekit(course, assignment, 2))
-            two.append((wall, cpu, {r.student: round(r.score, 3) for r in results}, results))
+            arrivals = []
+            wall, cpu, results = measure(lambda: vaekit(course, assignment, 2, arrivals=arrivals))
+            two.append((wall, cpu, {r.student: round(r.score, 3) for r in results}, results, steady_rate(arrivals, 2)))
             fresh(course, assignment)
         median = statistics.median
         serial_wall = median([b[0] for b in serial])
@@ -228,6 +245,11 @@ def run(n: int, assignment: str, repeats: int) -> dict:
         out["speedup_2_workers_over_serial_nbgrader"] = round(median(ratios), 2)
         out["speedup_2_workers_over_serial_nbgrader_each_repeat"] = [round(x, 2) for x in ratios]
         out["speedup_2_workers_over_1_worker"] = round(median([a[0] / b[0] for a, b in zip(with_sandbox, two)]), 2)
+        # throughput once started (each worker's first result, which paid its start-up, left out)
+        out["steady_throughput_2_workers_over_1_worker"] = round(
+            median([b[4] / a[4] for a, b in zip(with_sandbox, two)]), 2)
+        out["steady_s_per_submission"] = {"1_worker": round(1 / median([a[4] for a in with_sandbox]), 1),
+                                          "2_workers": round(1 / median([b[4] for b in two]), 1)}
         results = two[-1][3]
         keys = sorted({k for r in results for k in r.timing})
         out["seconds_breakdown_per_submission"] = {
@@ -239,8 +261,11 @@ def run(n: int, assignment: str, repeats: int) -> dict:
         rate = k / one_wall  # submissions per second of one worker
         out["projection_1000_submissions_minutes"] = {w: round(1000 / (rate * w) / 60, 1) for w in (1, 16, 64)}
         out["tf_import_cpu_s"] = round(tf_import_cpu_s(), 2)
+        out["tf_import_os_exit_cpu_s"] = round(tf_import_cpu_s(os_exit=True), 2)
         out["cpu_s_per_submission_over_tf_import"] = round(
             out["vaekit_1_worker_cpu_s_per_submission"] / out["tf_import_cpu_s"], 2)
+        out["cpu_s_per_submission_over_tf_import_os_exit"] = round(
+            out["vaekit_1_worker_cpu_s_per_submission"] / out["tf_import_os_exit_cpu_s"], 2)
         out["cpu_s_per_submission_incl_startup_over_tf_import"] = round(
             out["vaekit_1_worker_cpu_s_per_submission_incl_startup"] / out["tf_import_cpu_s"], 2)
         out["previous_session"] = PREVIOUS
@@ -287,7 +312,13 @@ def main(argv: list[str] | None = None) -> dict:
           f"(antes {PREVIOUS['speedup_2_workers_over_serial_nbgrader']}x; objetivo >= 1.8x; en cada repetición: "
           f"{', '.join(f'{x:.2f}x' for x in r['speedup_2_workers_over_serial_nbgrader_each_repeat'])}); "
           f"sobre 1 trabajador de vaekit: {r['speedup_2_workers_over_1_worker']:.2f}x")
-    print(f"  CPU de `import tensorflow, keras` en un proceso nuevo: {r['tf_import_cpu_s']:.1f} s; una entrega "
+    steady = r["steady_s_per_submission"]
+    print("  ya arrancados (sin el primer resultado de cada trabajador): 1 trabajador "
+          f"{steady['1_worker']:.1f} s/entrega, 2 trabajadores {steady['2_workers']:.1f} s/entrega: {r['steady_throughput_2_workers_over_1_worker']:.2f}x"
+          " el ritmo de uno")
+    print(f"  CPU de `import tensorflow, keras` en un proceso nuevo: {r['tf_import_cpu_s']:.1f} s (sin la limpieza "
+          f"final del intérprete, que un kernel calificado ya no hace: {r['tf_import_os_exit_cpu_s']:.1f} s, y una "
+          f"entrega {r['cpu_s_per_submission_over_tf_import_os_exit']:.2f}x eso); una entrega "
           f"cuesta {r['cpu_s_per_submission_over_tf_import']:.2f}x eso en régimen estable (objetivo <= 2x); "
           f"{r['cpu_s_per_submission_incl_startup_over_tf_import']:.2f}x con el arranque repartido entre "
           f"{r['submissions']} entregas")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Enum, Integer, Unicode
 
 from autograder import tampering  # the judge (and its TensorFlow) is imported where a notebook is graded, not here:
 # reading these classes' settings (``Limits.from_config``, nbgrader_config.py) stays cheap
@@ -62,6 +62,9 @@ class SandboxedExecute(Execute):
                       ).tag(config=True)
     startup_timeout = Integer(180, help="seconds a grading kernel may take to start (one that imports TensorFlow on "
                               "a loaded 2-core machine can take over nbclient's 60 s)").tag(config=True)
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate", help=(
+        "how a finished grading kernel ends: killed at once (its evidence is already written; a graceful exit would "
+        "spend ~1 CPU-s per submission tearing TensorFlow down) unless 'graceful'")).tag(config=True)
     cell_log = Unicode("", help="JSONL file: one line as each cell starts and ends (set by vaekit grade)"
                        ).tag(config=True)
     neutralise_file = Unicode("", help="JSON {cell key: Spanish reason} of cells to run as an error"

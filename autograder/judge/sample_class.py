@@ -100,9 +100,10 @@ def conditional_accuracy(images: np.ndarray, classes: int, dataset: str) -> np.n
     """Per class, the share of its images (``images``: classes × n, class-major) that the reference classifier
     assigns to it."""
     import vae_lib
+    from vae_runtime.generation import model_outputs
 
     images = np.clip(np.asarray(images, "float32"), 0.0, 1.0)
-    probs = np.asarray(vae_lib.load_classifier(dataset).predict(images, batch_size=256, verbose=0))
+    probs = model_outputs(vae_lib.load_classifier(dataset), images)
     predicted = probs.argmax(axis=1).reshape(classes, -1)
     return (predicted == np.arange(classes)[:, None]).mean(axis=1)
 

@@ -15,6 +15,7 @@ import numpy as np
 from keras import layers
 
 from vae_runtime.data import load_dataset
+from vae_runtime.generation import model_outputs
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent / "weights"
 _LOADED = {}
@@ -91,7 +92,7 @@ def sample_quality(images, dataset="fashion_mnist"):
     `class_histogram` (10,) int counts of the predicted classes.
     """
     images = np.asarray(images, "float32").reshape(-1, 28, 28, 1)
-    probs = np.asarray(load_classifier(dataset).predict(images, batch_size=256, verbose=0))
+    probs = model_outputs(load_classifier(dataset), images)
     p_max = probs.max(axis=1)
     return {
         "recognisable_share": float(np.mean(p_max > 0.5)),
@@ -110,7 +111,7 @@ def class_accuracy(images, class_ids, dataset="fashion_mnist"):
     class_ids = np.asarray(class_ids, "int64").reshape(-1)
     if len(images) != len(class_ids):
         raise ValueError(f"{len(images)} imágenes y {len(class_ids)} clases: debe haber una clase por imagen")
-    predicted = np.asarray(load_classifier(dataset).predict(images, batch_size=256, verbose=0)).argmax(axis=1)
+    predicted = model_outputs(load_classifier(dataset), images).argmax(axis=1)
     per_class = [float(np.mean(predicted[class_ids == c] == c)) if np.any(class_ids == c) else float("nan")
                  for c in range(10)]
     present = [v for v in per_class if not np.isnan(v)]

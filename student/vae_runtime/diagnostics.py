@@ -9,10 +9,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from vae_runtime.generation import model_outputs
+
 
 def posterior_params(encoder, x, batch_size=256):
     """`(z_mean, z_log_var)` of q(z|x) for images x, as float64 NumPy arrays `(n, latent_dim)`."""
-    z_mean, z_log_var, _ = encoder.predict(np.asarray(x, "float32"), batch_size=batch_size, verbose=0)
+    z_mean, z_log_var = model_outputs(encoder, x, batch_size)[:2]
     return np.asarray(z_mean, "float64"), np.asarray(z_log_var, "float64")
 
 

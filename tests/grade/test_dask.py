@@ -162,3 +162,36 @@ def test_two_local_clusters_on_one_machine_say_nothing(recwarn):
         with dask_client(1) as first, dask_client(1) as second:
             assert first.submit(sum, [1, 2]).result() == 3 and second.submit(sum, [3, 4]).result() == 7
     assert not [str(w.message) for w in recwarn if "8787" in str(w.message) or "already in use" in str(w.message)]
+
+
+class _TornDown:
+    """Writes ``path`` when the interpreter's teardown collects it (a module global: never, after os._exit)."""
+
+    def __init__(self, path):
+        self.path, self.open = path, open  # the builtin kept: teardown may have removed the name by then
+
+    def __del__(self):
+        with self.open(self.path, "w") as f:
+            f.write("teardown")
+
+
+def _leave_marks(folder):
+    import atexit
+    import types
+
+    module = sys.modules.setdefault("vaekit_test_marks", types.ModuleType("vaekit_test_marks"))
+    module.torn_down = _TornDown(os.path.join(folder, "teardown"))  # collected when teardown clears the modules
+    atexit.register(lambda: open(os.path.join(folder, "atexit"), "w").write(str(os.getpid())))
+    return os.getpid()
+
+
+def test_a_closing_worker_runs_its_exit_handlers_and_skips_the_teardown(tmp_path):
+    """QuickExit: a LocalCluster worker's atexit handlers registered by its tasks (TensorFlow's, the scratch course's
+    removal) run when it exits; the interpreter's teardown after them (seconds with TensorFlow loaded) does not."""
+    from autograder.grade.coordinator import dask_client
+
+    with dask_client(1) as client:
+        pid = client.submit(_leave_marks, str(tmp_path), pure=False).result()
+    assert psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=30)[1] == []
+    assert (tmp_path / "atexit").read_text() == str(pid)
+    assert not (tmp_path / "teardown").exists()

@@ -41,13 +41,13 @@ def course(tmp_path):
     return root, folder
 
 
-def run_cells(folder, *sources, timeout=60, manager=SandboxedKernelManager):
-    """Execute ``sources`` as cells in a ``manager`` kernel (sandboxed unless told) with cwd ``folder``; returns each
-    cell's text output."""
+def run_cells(folder, *sources, timeout=60, manager=SandboxedKernelManager, shutdown="graceful"):
+    """Execute ``sources`` as cells in a ``manager`` kernel (sandboxed unless told) with cwd ``folder``, then end it
+    (``shutdown``: nbclient's graceful or immediate); returns each cell's text output."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     client = NotebookClient(nb, kernel_manager_class=manager, timeout=timeout, allow_errors=True,
-                            resources={"metadata": {"path": str(folder)}})
+                            shutdown_kernel=shutdown, resources={"metadata": {"path": str(folder)}})
     client.execute()
     texts = []
     for cell in nb.cells:
@@ -164,13 +164,14 @@ print("procesos en el sandbox:", len([p for p in os.listdir('/proc') if p.isdigi
     assert 100 < count <= 520, out  # the bomb ran, and RLIMIT_NPROC (512 tasks of the sandbox uid) held it
 
 
-def test_own_pid_namespace_and_nothing_outlives_the_kernel(course):
+@pytest.mark.parametrize("shutdown", ["graceful", "immediate"])  # grading kills its kernels (SandboxedExecute)
+def test_own_pid_namespace_and_nothing_outlives_the_kernel(course, shutdown):
     _, folder = course
     out = run_cells(folder, """
 import os, subprocess
 detached = subprocess.Popen(["sleep", "300"], start_new_session=True)
 print("procesos:", sorted(int(p) for p in os.listdir('/proc') if p.isdigit())[:3], "pid", os.getpid())
-""")[0]
+""", shutdown=shutdown)[0]
     assert "procesos: [1, 2" in out, out  # the sandbox's own PID namespace: the host's processes are not there
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "300"]]
     assert psutil.wait_procs(leftovers, timeout=10)[1] == [], "a process outlived its sandboxed kernel"

@@ -125,3 +125,23 @@ def test_reference_classifier_recognises_real_images(dataset, minimum):
     blank = sample_quality(np.zeros((50, 28, 28, 1), "float32"), dataset)
     assert blank["class_histogram"].max() == 50  # all blanks land in one class
     assert 0.0 <= blank["mean_max_prob"] <= 1.0
+
+
+def test_model_outputs_are_what_predict_returns():
+    """vae_runtime.model_outputs: model(x) in batches, eagerly, equals Keras predict (one output and several; a
+    batch size that does not divide n)."""
+    import keras
+    from vae_runtime.generation import model_outputs
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((37, 6)).astype("float32")
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(5, activation="tanh")(inputs)
+    one = keras.Model(inputs, keras.layers.Dense(3)(hidden))
+    two = keras.Model(inputs, [keras.layers.Dense(2)(hidden), keras.layers.Dense(4)(hidden)])
+    np.testing.assert_allclose(model_outputs(one, x, batch_size=8), one.predict(x, batch_size=8, verbose=0),
+                               rtol=1e-6, atol=1e-6)
+    got, want = model_outputs(two, x, batch_size=10), two.predict(x, batch_size=10, verbose=0)
+    assert len(got) == 2 and [g.shape for g in got] == [(37, 2), (37, 4)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
