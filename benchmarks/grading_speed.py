@@ -219,8 +219,9 @@ def run(n: int, assignment: str, repeats: int) -> dict:
                                cpu_split(cpu, results, 1), steady_rate(arrivals, 1)))
                 fresh(course, assignment)
             arrivals = []
-            wall, cpu, results = measure(lambda: vaekit(course, assignment, 2, arrivals=arrivals))
-            two.append((wall, cpu, {r.student: round(r.score, 3) for r in results}, results, steady_rate(arrivals, 2)))
+            wall, cpu, results = measure_cpu(lambda: vaekit(course, assignment, 2, arrivals=arrivals))
+            two.append((wall, cpu.seconds, {r.student: round(r.score, 3) for r in results}, results,
+                        steady_rate(arrivals, 2), cpu_split(cpu, results, 2)))
             fresh(course, assignment)
         median = statistics.median
         serial_wall = median([b[0] for b in serial])
@@ -240,6 +241,9 @@ def run(n: int, assignment: str, repeats: int) -> dict:
         two_wall = median([b[0] for b in two])
         out["vaekit_2_workers_s_per_submission"] = round(two_wall / k, 1)
         out["vaekit_2_workers_cpu_s_per_submission"] = round(median([b[1] for b in two]) / k, 1)
+        # the same split while 2 workers share the 2 cores: what one submission costs when two run at once
+        out["cpu_s_per_submission_split_2_workers"] = sorted(
+            (b[5] for b in two), key=lambda d: d["marginal"])[len(two) // 2]
         # each repeat's serial and 2-worker runs are minutes apart: the median of their ratios, and each ratio
         ratios = [a[0] / b[0] for a, b in zip(serial, two)]
         out["speedup_2_workers_over_serial_nbgrader"] = round(median(ratios), 2)
@@ -308,6 +312,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  vaekit, 2 trabajadores                      : {r['vaekit_2_workers_s_per_submission']:6.1f} s   "
           f"CPU {r['vaekit_2_workers_cpu_s_per_submission']:.1f} s (sesión anterior: "
           f"{PREVIOUS['cpu_s_per_submission']} s; objetivo: la mitad)")
+    split2 = r["cpu_s_per_submission_split_2_workers"]
+    print(f"    CPU de una entrega con 2 a la vez: kernel {split2['kernel']:.1f} s + trabajador {split2['worker']:.1f} s"
+          f" = {split2['marginal']:.1f} s ({100 * (split2['marginal'] / split['marginal'] - 1):+.0f} % sobre 1 "
+          f"trabajador); arranque de cada trabajador: {split2['startup_per_worker']:.1f} s")
     print(f"  aceleración de 2 trabajadores sobre nbgrader en serie: {r['speedup_2_workers_over_serial_nbgrader']:.2f}x "
           f"(antes {PREVIOUS['speedup_2_workers_over_serial_nbgrader']}x; objetivo >= 1.8x; en cada repetición: "
           f"{', '.join(f'{x:.2f}x' for x in r['speedup_2_workers_over_serial_nbgrader_each_repeat'])}); "
