@@ -172,9 +172,17 @@ class _Quiet:
 
 def steady_rate(arrivals: list[float], workers: int) -> float:
     """Submissions per second once every worker has delivered its first result (which also paid its start-up):
-    the results after the first ``workers`` ones over the time they took."""
+    the results after the first ``workers`` ones over the time they took (NaN with no result after those)."""
     times = sorted(arrivals)
+    if len(times) <= workers or times[-1] <= times[workers - 1]:
+        return float("nan")
     return (len(times) - workers) / (times[-1] - times[workers - 1])
+
+
+def median_split(splits: list[dict]) -> dict:
+    """Of several runs' ``cpu_split`` dicts, the one with the median steady-state CPU-s (``marginal``)."""
+    return sorted(splits, key=lambda d: d["marginal"])[len(splits) // 2]
+
 
 def one_worker_cpu(assignment: str, n: int) -> dict:
     """CPU-seconds and wall seconds per submission of ``vaekit grade`` on 1 worker, for another assignment."""
@@ -214,7 +222,8 @@ def run(n: int, assignment: str, repeats: int) -> dict:
             fresh(course, assignment)
             for flag, bucket in ((True, with_sandbox), (False, without)):
                 arrivals: list[float] = []
-                wall, cpu, results = measure_cpu(lambda: vaekit(course, assignment, 1, sandbox=flag, arrivals=arrivals))
+                wall, cpu, results = measure_cpu(
+                    lambda: vaekit(course, assignment, 1, sandbox=flag, arrivals=arrivals))
                 bucket.append((wall, cpu.seconds, {r.student: round(r.score, 3) for r in results},
                                cpu_split(cpu, results, 1), steady_rate(arrivals, 1)))
                 fresh(course, assignment)
@@ -235,15 +244,14 @@ def run(n: int, assignment: str, repeats: int) -> dict:
         out["vaekit_1_worker_no_sandbox_cpu_s_per_submission"] = round(median([b[1] for b in without]) / k, 1)
         out["sandbox_overhead"] = round(median([a[0] / b[0] for a, b in zip(with_sandbox, without)]) - 1.0, 3)
         out["vaekit_1_worker_cpu_s_per_submission_incl_startup"] = round(median([b[1] for b in with_sandbox]) / k, 1)
-        split = sorted((b[3] for b in with_sandbox), key=lambda d: d["marginal"])[len(with_sandbox) // 2]
+        split = median_split([b[3] for b in with_sandbox])
         out["cpu_s_per_submission_split"] = split  # kernel + worker = marginal; start-up once per worker
         out["vaekit_1_worker_cpu_s_per_submission"] = split["marginal"]
         two_wall = median([b[0] for b in two])
         out["vaekit_2_workers_s_per_submission"] = round(two_wall / k, 1)
         out["vaekit_2_workers_cpu_s_per_submission"] = round(median([b[1] for b in two]) / k, 1)
         # the same split while 2 workers share the 2 cores: what one submission costs when two run at once
-        out["cpu_s_per_submission_split_2_workers"] = sorted(
-            (b[5] for b in two), key=lambda d: d["marginal"])[len(two) // 2]
+        out["cpu_s_per_submission_split_2_workers"] = median_split([b[5] for b in two])
         # each repeat's serial and 2-worker runs are minutes apart: the median of their ratios, and each ratio
         ratios = [a[0] / b[0] for a, b in zip(serial, two)]
         out["speedup_2_workers_over_serial_nbgrader"] = round(median(ratios), 2)
@@ -322,8 +330,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"sobre 1 trabajador de vaekit: {r['speedup_2_workers_over_1_worker']:.2f}x")
     steady = r["steady_s_per_submission"]
     print("  ya arrancados (sin el primer resultado de cada trabajador): 1 trabajador "
-          f"{steady['1_worker']:.1f} s/entrega, 2 trabajadores {steady['2_workers']:.1f} s/entrega: {r['steady_throughput_2_workers_over_1_worker']:.2f}x"
-          " el ritmo de uno")
+          f"{steady['1_worker']:.1f} s/entrega, 2 trabajadores {steady['2_workers']:.1f} s/entrega: "
+          f"{r['steady_throughput_2_workers_over_1_worker']:.2f}x el ritmo de uno")
     print(f"  CPU de `import tensorflow, keras` en un proceso nuevo: {r['tf_import_cpu_s']:.1f} s (sin la limpieza "
           f"final del intérprete, que un kernel calificado ya no hace: {r['tf_import_os_exit_cpu_s']:.1f} s, y una "
           f"entrega {r['cpu_s_per_submission_over_tf_import_os_exit']:.2f}x eso); una entrega "
