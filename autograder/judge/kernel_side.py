@@ -5,8 +5,8 @@ calls the student's objects on the probe inputs and saves the raw results (array
 here scores anything: every number is recomputed and judged outside. A collector never raises: a failing call is
 recorded as ``error:<name>`` with the exception's one-line message.
 
-This file must not import ``vae_lib`` or ``autograder`` (they are not mounted in the sandbox); only numpy, keras
-and TensorFlow. The small probe networks and the reference ``Sampling`` / ``kl_divergence`` swapped in while a
+This file must not import ``vae_lib`` or ``autograder`` (they are not mounted in the sandbox); only numpy, keras,
+TensorFlow and, where importable, the student runtime's ``DirectPredictModel`` for the probes. The small probe networks and the reference ``Sampling`` / ``kl_divergence`` swapped in while a
 part that uses them is measured live here so that each part is judged on its own (a wrong KL does not cost points
 in the train step, a wrong Sampling does not cost points in the encoder).
 """
@@ -20,46 +20,16 @@ import numpy as np
 
 # --------------------------------------------------------------------------------------------------------
 # probe networks (weights come from the judge's probe file)
-_DIRECT_ROWS = 4096
-
-
-def _direct_outputs(model, x):
-    """``model(x, training=False)`` → NumPy, in chunks of ``_DIRECT_ROWS`` rows: what ``model.predict(x)`` returns
-    for a model whose rows are independent (every probe). x: one array or tensor, or a list of them (one per
-    input), all with n ≥ 1 rows; anything else raises ValueError."""
-    import keras
-
-    several = isinstance(x, list)
-    if not (several or isinstance(x, np.ndarray) or keras.ops.is_tensor(x)):
-        raise ValueError("not an array")
-    arrays = [np.asarray(keras.ops.convert_to_numpy(a)) for a in (x if several else [x])]
-    n = len(arrays[0]) if arrays and arrays[0].ndim else 0
-    if n == 0 or any(a.dtype == object or a.ndim == 0 or len(a) != n for a in arrays):
-        raise ValueError("not n rows")
-    chunks = [model([a[i:i + _DIRECT_ROWS] for a in arrays] if several else arrays[0][i:i + _DIRECT_ROWS],
-                    training=False) for i in range(0, n, _DIRECT_ROWS)]
-    return keras.tree.map_structure(
-        lambda *parts: np.concatenate([np.asarray(keras.ops.convert_to_numpy(p)) for p in parts]), *chunks)
-
-
 def _probe_model(inputs, outputs, name):
-    """keras.Model(inputs, outputs) whose ``predict`` of arrays is a direct call (``_direct_outputs``): Keras
-    builds a tf.data pipeline and traces a graph for a model's predict calls, ~0.05 CPU-s each, many times the
-    call itself, and a student's sampler calls predict six times per part. The numbers are the same (float32
-    round-off); anything else (a dataset, a tuple, steps, callbacks, an input the call refuses) goes to Keras's
-    own predict, so its result or its error is what the student's code meets without this."""
-    import keras
-
-    class ProbeModel(keras.Model):
-        def predict(self, x=None, batch_size=None, verbose="auto", steps=None, callbacks=None):
-            if steps is None and not callbacks:
-                try:
-                    return _direct_outputs(self, x)
-                except Exception:
-                    pass
-            return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
-
-    return ProbeModel(inputs, outputs, name=name)
+    """keras.Model(inputs, outputs) whose ``predict`` of arrays is a direct call: the student runtime's
+    ``DirectPredictModel`` (a student's sampler calls predict six times per part, and Keras builds a data pipeline
+    and traces a graph for them, ~0.05 CPU-s each); a plain keras.Model where the runtime is not importable. The
+    numbers are the same either way."""
+    try:
+        from vae_runtime.networks import DirectPredictModel as Model
+    except Exception:  # noqa: BLE001 (a kernel without the runtime: Keras's own predict)
+        from keras import Model
+    return Model(inputs, outputs, name=name)
 
 
 def linear_decoder(W, b):

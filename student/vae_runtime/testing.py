@@ -50,6 +50,8 @@ def fixed_encoder(latent_dim, input_shape=(28, 28, 1), hidden=16, seed=0):
     import keras
     from keras import layers
 
+    from vae_runtime.networks import DirectPredictModel
+
     def init(offset):
         return keras.initializers.GlorotUniform(seed=int(seed) + offset)
 
@@ -59,4 +61,4 @@ def fixed_encoder(latent_dim, input_shape=(28, 28, 1), hidden=16, seed=0):
     z_mean = layers.Dense(latent_dim, kernel_initializer=init(1), name="z_mean")(h)
     z_log_var = layers.Dense(latent_dim, kernel_initializer=init(2), name="z_log_var")(h)
     z = layers.Identity(name="z")(z_mean)
-    return keras.Model(inputs, [z_mean, z_log_var, z], name="fixed_encoder")
+    return DirectPredictModel(inputs, [z_mean, z_log_var, z], name="fixed_encoder")

@@ -1,7 +1,9 @@
-"""The judge's probe networks (``kernel_side``) answer ``predict`` with a direct call (issue 21): the same numbers
-Keras's own ``predict`` gives, for one output, several outputs and several inputs, any batch size; and every input
-the direct call does not take (a tuple, a dataset, ``steps``, a wrong shape, no rows) meets Keras's own
-``predict``, with its result or its very error. In-process, on real Keras models.
+"""The judge's probe networks (``kernel_side``) and the student runtime's own models (``vr.build_dense_decoder``,
+``vr.testing.fixed_encoder``) are ``vae_runtime.networks.DirectPredictModel``s (issue 21): ``predict`` is a direct
+call, with the same numbers Keras's own ``predict`` gives, for one output, several outputs and several inputs, any
+batch size; every input the direct call does not take (a tuple, ``steps``, a wrong shape, no rows) meets Keras's
+own ``predict``, with its result or its very error; and such a model saves and loads like any Keras model.
+In-process, on real Keras models.
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def keras_predict(model, *args, **kwargs):
 def test_probe_predict_is_what_keras_predict_returns(side, weights, batch_size):
     w = weights
     decoder = side.linear_decoder(w["W"], w["b"])
-    assert type(decoder).__name__ == "ProbeModel" and isinstance(decoder, keras.Model)
+    assert type(decoder).__name__ == "DirectPredictModel" and isinstance(decoder, keras.Model)
     mine = decoder.predict(w["z"], batch_size=batch_size, verbose=0)
     assert isinstance(mine, np.ndarray) and mine.shape == (70, 28, 28, 1) and mine.dtype == np.float32
     np.testing.assert_allclose(mine, keras_predict(decoder, w["z"], batch_size=batch_size), rtol=1e-5, atol=1e-6)
@@ -96,3 +98,18 @@ def test_what_the_direct_call_does_not_take_meets_keras_predict(side, weights):
         if mine[0] == "result":
             assert mine == theirs
     assert _outcome(lambda: decoder.predict(w["z"][:, :2], verbose=0))[0] == "error"
+
+
+def test_the_runtime_models_predict_directly_and_save_like_keras_models(tmp_path, weights):
+    import vae_runtime as vr
+
+    decoder, encoder = vr.build_dense_decoder(3, hidden=(16,)), vr.testing.fixed_encoder(3)
+    assert {type(decoder).__name__, type(encoder).__name__} == {"DirectPredictModel"}
+    np.testing.assert_allclose(decoder.predict(weights["z"], verbose=0), keras_predict(decoder, weights["z"]),
+                               rtol=1e-5, atol=1e-6)
+    for mine, theirs in zip(encoder.predict(weights["x"], verbose=0), keras_predict(encoder, weights["x"])):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    decoder.save(tmp_path / "decoder.keras")
+    loaded = keras.models.load_model(tmp_path / "decoder.keras")
+    assert type(loaded).__name__ == "DirectPredictModel"
+    np.testing.assert_array_equal(loaded.predict(weights["z"], verbose=0), decoder.predict(weights["z"], verbose=0))
