@@ -124,8 +124,8 @@ def cpu_split(cpu: DescendantCPU, results, workers: int) -> dict:
             "startup_per_worker": round(max(0.0, cpu.seconds - k * marginal) / workers, 1)}
 
 
-def tf_import_cpu_s(repeats: int = 3, os_exit: bool = False) -> float:
-    """Median CPU-seconds (user + system) of ``python -c "import tensorflow, keras"`` in a fresh process; with
+def tf_import_cpu_samples(repeats: int = 3, os_exit: bool = False) -> list[float]:
+    """CPU-seconds (user + system) of ``python -c "import tensorflow, keras"`` in ``repeats`` fresh processes; with
     ``os_exit`` the process ends with ``os._exit``, as a graded kernel is killed, instead of the interpreter's
     normal exit (whose module cleanup with TensorFlow loaded costs ~1 CPU-s)."""
     import resource
@@ -138,7 +138,7 @@ def tf_import_cpu_s(repeats: int = 3, os_exit: bool = False) -> float:
         subprocess.run([sys.executable, "-c", code], check=True)  # TF_QUIET_ENV, as kernels
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         samples.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return sorted(samples)[len(samples) // 2]
+    return samples
 
 
 def scores(course, assignment, students) -> dict[str, float]:
@@ -215,15 +215,19 @@ def run(n: int, assignment: str, repeats: int) -> dict:
         def serial_run():
             return course.nbgrader("autograde", assignment, "--force", check=False)
 
-        serial, with_sandbox, without, two = [], [], [], []
+        serial, with_sandbox, without, two, tf_samples = [], [], [], [], []
         for _ in range(repeats):  # A B C D A B C D…: these VMs' timings drift by up to 2x within minutes
             wall, cpu, proc = measure(serial_run)
             serial.append((wall, cpu, scores(course, assignment, students), proc.returncode))
             fresh(course, assignment)
             for flag, bucket in ((True, with_sandbox), (False, without)):
                 arrivals: list[float] = []
+                if flag:  # the baseline around each run it is the ratio's denominator for: the same minutes
+                    tf_samples += tf_import_cpu_samples(1)
                 wall, cpu, results = measure_cpu(
                     lambda: vaekit(course, assignment, 1, sandbox=flag, arrivals=arrivals))
+                if flag:
+                    tf_samples += tf_import_cpu_samples(1)
                 bucket.append((wall, cpu.seconds, {r.student: round(r.score, 3) for r in results},
                                cpu_split(cpu, results, 1), steady_rate(arrivals, 1)))
                 fresh(course, assignment)
@@ -272,8 +276,10 @@ def run(n: int, assignment: str, repeats: int) -> dict:
         out["judge_cost_over_plain_execution"] = round(serial_wall / plain - 1.0, 3)
         rate = k / one_wall  # submissions per second of one worker
         out["projection_1000_submissions_minutes"] = {w: round(1000 / (rate * w) / 60, 1) for w in (1, 16, 64)}
-        out["tf_import_cpu_s"] = round(tf_import_cpu_s(), 2)
-        out["tf_import_os_exit_cpu_s"] = round(tf_import_cpu_s(os_exit=True), 2)
+        tf_samples += tf_import_cpu_samples(3)
+        out["tf_import_cpu_s"] = round(median(tf_samples), 2)  # median of all, before and after each 1-worker run
+        out["tf_import_cpu_s_samples"] = [round(x, 2) for x in tf_samples]
+        out["tf_import_os_exit_cpu_s"] = round(median(tf_import_cpu_samples(3, os_exit=True)), 2)
         out["cpu_s_per_submission_over_tf_import"] = round(
             out["vaekit_1_worker_cpu_s_per_submission"] / out["tf_import_cpu_s"], 2)
         out["cpu_s_per_submission_over_tf_import_os_exit"] = round(
@@ -332,7 +338,10 @@ def main(argv: list[str] | None = None) -> dict:
     print("  ya arrancados (sin el primer resultado de cada trabajador): 1 trabajador "
           f"{steady['1_worker']:.1f} s/entrega, 2 trabajadores {steady['2_workers']:.1f} s/entrega: "
           f"{r['steady_throughput_2_workers_over_1_worker']:.2f}x el ritmo de uno")
-    print(f"  CPU de `import tensorflow, keras` en un proceso nuevo: {r['tf_import_cpu_s']:.1f} s (sin la limpieza "
+    samples = r["tf_import_cpu_s_samples"]
+    print(f"  CPU de `import tensorflow, keras` en un proceso nuevo: {r['tf_import_cpu_s']:.1f} s (mediana de "
+          f"{len(samples)}, antes y después de cada ejecución de 1 trabajador y al final: {min(samples):.1f}–"
+          f"{max(samples):.1f} s; sin la limpieza "
           f"final del intérprete, que un kernel calificado ya no hace: {r['tf_import_os_exit_cpu_s']:.1f} s, y una "
           f"entrega {r['cpu_s_per_submission_over_tf_import_os_exit']:.2f}x eso); una entrega "
           f"cuesta {r['cpu_s_per_submission_over_tf_import']:.2f}x eso en régimen estable (objetivo <= 2x); "
