@@ -277,7 +277,7 @@ def run(n: int, assignment: str, repeats: int) -> dict:
         rate = k / one_wall  # submissions per second of one worker
         out["projection_1000_submissions_minutes"] = {w: round(1000 / (rate * w) / 60, 1) for w in (1, 16, 64)}
         tf_samples += tf_import_cpu_samples(3)
-        out["tf_import_cpu_s"] = round(median(tf_samples), 2)  # median of all, before and after each 1-worker run
+        out["tf_import_cpu_s"] = round(median(tf_samples), 2)  # around each 1-worker run, and at the end
         out["tf_import_cpu_s_samples"] = [round(x, 2) for x in tf_samples]
         out["tf_import_os_exit_cpu_s"] = round(median(tf_import_cpu_samples(3, os_exit=True)), 2)
         out["cpu_s_per_submission_over_tf_import"] = round(

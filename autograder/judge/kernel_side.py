@@ -6,9 +6,10 @@ here scores anything: every number is recomputed and judged outside. A collector
 recorded as ``error:<name>`` with the exception's one-line message.
 
 This file must not import ``vae_lib`` or ``autograder`` (they are not mounted in the sandbox); only numpy, keras,
-TensorFlow and, where importable, the student runtime's ``DirectPredictModel`` for the probes. The small probe networks and the reference ``Sampling`` / ``kl_divergence`` swapped in while a
-part that uses them is measured live here so that each part is judged on its own (a wrong KL does not cost points
-in the train step, a wrong Sampling does not cost points in the encoder).
+TensorFlow and, where importable, the student runtime's ``DirectPredictModel`` for the probes. The small probe
+networks and the reference ``Sampling`` / ``kl_divergence`` swapped in while a part that uses them is measured
+live here so that each part is judged on its own (a wrong KL does not cost points in the train step, a wrong
+Sampling does not cost points in the encoder).
 """
 import contextlib
 import io
