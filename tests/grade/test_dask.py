@@ -164,6 +164,29 @@ def test_two_local_clusters_on_one_machine_say_nothing(recwarn):
     assert not [str(w.message) for w in recwarn if "8787" in str(w.message) or "already in use" in str(w.message)]
 
 
+def _housekeeping_ms(dask_worker=None, dask_scheduler=None) -> dict[str, float]:
+    server = dask_worker or dask_scheduler
+    return {name: server.periodic_callbacks[name].callback_time for name in ("tick", "monitor")}
+
+
+def test_dask_housekeeping_is_slowed_in_the_workers_and_the_scheduler():
+    """``QUIET_LOOPS`` reaches the LocalCluster's worker processes and its scheduler: the event-loop tick monitor
+    runs every second (Dask's default: every 20 ms) and the system monitor every 5 s (0.5 s), and no worker runs
+    the statistical profiler. Their CPU cost is measured in ``make bench`` and in ``QUIET_LOOPS``'s comment."""
+    import dask
+
+    from autograder.grade.coordinator import QUIET_LOOPS, dask_client
+
+    with dask_client(2) as client:
+        workers = client.run(_housekeeping_ms)
+        scheduler = client.run_on_scheduler(_housekeeping_ms)
+        profiling = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert len(workers) == 2
+    for timings in (*workers.values(), scheduler):
+        assert timings == {"tick": 1000, "monitor": 5000}, timings
+    assert set(profiling.values()) == {False} and QUIET_LOOPS["distributed.worker.profile.enabled"] is False
+
+
 class _TornDown:
     """Writes ``path`` when the interpreter's teardown collects it (a module global: never, after os._exit)."""
 
