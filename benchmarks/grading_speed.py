@@ -4,7 +4,9 @@ correct one and canonical mistakes):
 1. plain serial ``nbgrader autograde`` in the course root (the course's pipeline: sandbox + judge): the baseline;
 2. the same with nbgrader's own ``Execute`` and no judge (what executing the notebook alone costs, once);
 3. ``vaekit grade`` on a Dask LocalCluster of 1 worker, with the sandbox and with ``--no-sandbox``;
-4. ``vaekit grade`` with 2 workers: speed-up over the serial baseline (target >= 1.8x on 2 cores) and over 1 worker.
+4. ``vaekit grade`` with 2 workers: speed-up over the serial baseline (target >= 1.8x on 2 cores) and over 1 worker,
+   and its ceiling: the serial wall over the 2-worker run's CPU-s (coordinator included) per core, what it would be
+   with every core busy all the time (a shortfall from the ceiling is idle cores; the ceiling's own is extra work);
    1, 3 and 4 run in turn ``--repeats`` times (A B C D A B C D: these VMs' timings drift by up to 2x within
    minutes); each figure is the median over the repeats and each ratio the median of the repeats' ratios; and
    the throughput of 2 workers over 1 once started (result arrivals after each worker's first result);
@@ -85,12 +87,14 @@ class DescendantCPU:
                     pass
 
     def __enter__(self):
+        self._own_start = time.process_time()
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+        self.own_seconds = time.process_time() - self._own_start  # this process: vaekit's coordinator runs here
 
     @property
     def seconds(self) -> float:
@@ -234,7 +238,7 @@ def run(n: int, assignment: str, repeats: int) -> dict:
             arrivals = []
             wall, cpu, results = measure_cpu(lambda: vaekit(course, assignment, 2, arrivals=arrivals))
             two.append((wall, cpu.seconds, {r.student: round(r.score, 3) for r in results}, results,
-                        steady_rate(arrivals, 2), cpu_split(cpu, results, 2)))
+                        steady_rate(arrivals, 2), cpu_split(cpu, results, 2), cpu.seconds + cpu.own_seconds))
             fresh(course, assignment)
         median = statistics.median
         serial_wall = median([b[0] for b in serial])
@@ -260,6 +264,12 @@ def run(n: int, assignment: str, repeats: int) -> dict:
         ratios = [a[0] / b[0] for a, b in zip(serial, two)]
         out["speedup_2_workers_over_serial_nbgrader"] = round(median(ratios), 2)
         out["speedup_2_workers_over_serial_nbgrader_each_repeat"] = [round(x, 2) for x in ratios]
+        # what 2 workers could reach with both cores busy all the time: the serial run's wall over the 2-worker run's
+        # CPU-s (its processes and the coordinator) per core; and how busy the cores were
+        cores = os.cpu_count() or 1
+        out["speedup_ceiling_2_workers_busy_cores"] = round(
+            median([a[0] / (b[6] / cores) for a, b in zip(serial, two)]), 2)
+        out["cores_busy_2_workers"] = round(median([b[6] / (cores * b[0]) for b in two]), 3)
         out["speedup_2_workers_over_1_worker"] = round(median([a[0] / b[0] for a, b in zip(with_sandbox, two)]), 2)
         # throughput once started (each worker's first result, which paid its start-up, left out)
         out["steady_throughput_2_workers_over_1_worker"] = round(
@@ -334,6 +344,9 @@ def main(argv: list[str] | None = None) -> dict:
           f"(antes {PREVIOUS['speedup_2_workers_over_serial_nbgrader']}x; objetivo >= 1.8x; en cada repetición: "
           f"{', '.join(f'{x:.2f}x' for x in r['speedup_2_workers_over_serial_nbgrader_each_repeat'])}); "
           f"sobre 1 trabajador de vaekit: {r['speedup_2_workers_over_1_worker']:.2f}x")
+    print(f"    techo con los {r['cpu_cores']} núcleos siempre ocupados (CPU de la ejecución de 2 trabajadores, "
+          f"coordinador incluido, repartida entre los núcleos): {r['speedup_ceiling_2_workers_busy_cores']:.2f}x; "
+          f"núcleos ocupados: {100 * r['cores_busy_2_workers']:.0f} %")
     steady = r["steady_s_per_submission"]
     print("  ya arrancados (sin el primer resultado de cada trabajador): 1 trabajador "
           f"{steady['1_worker']:.1f} s/entrega, 2 trabajadores {steady['2_workers']:.1f} s/entrega: "
