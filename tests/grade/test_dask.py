@@ -172,7 +172,7 @@ def _housekeeping_ms(dask_worker=None, dask_scheduler=None) -> dict[str, float]:
 def test_dask_housekeeping_is_slowed_in_the_workers_and_the_scheduler():
     """``QUIET_LOOPS`` reaches the LocalCluster's worker processes and its scheduler: the event-loop tick monitor
     runs every second (Dask's default: every 20 ms) and the system monitor every 5 s (0.5 s), and no worker runs
-    the statistical profiler. Their CPU cost is measured in ``make bench`` and in ``QUIET_LOOPS``'s comment."""
+    the statistical profiler (what they cost idle: ``QUIET_LOOPS``'s comment; the effect on grading: ``make bench``)."""
     import dask
 
     from autograder.grade.coordinator import QUIET_LOOPS, dask_client
