@@ -12,8 +12,9 @@ correct one and canonical mistakes):
    the throughput of 2 workers over 1 once started (result arrivals after each worker's first result);
 5. CPU-seconds per submission against the CPU-seconds of ``import tensorflow, keras`` in a fresh process (the
    floor: every sandboxed kernel pays it once; measured just before and after each 1-worker run, whose ratio is
-   taken against them, then the median of the repeats' ratios, as for the speed-ups; also the same process ended with ``os._exit``, as a graded kernel
-   is killed, without the interpreter's ~1 CPU-s of cleanup). Every descendant process is sampled
+   taken against them, then the median of the repeats' ratios, as for the speed-ups; also the same process ended
+   with ``os._exit``, as a graded kernel is killed, without the interpreter's ~1 CPU-s of cleanup). Every
+   descendant process is sampled
    (workers and kernels); one submission's cost at steady state is its kernel's CPU-s plus the worker's CPU-s for
    it (``worker_cpu_s``), and the rest of the run is each worker's one-time start-up (process, imports, scratch
    course), reported apart and also spread over the run's submissions (``..._incl_startup``); and a PROJECTION of

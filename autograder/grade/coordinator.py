@@ -40,10 +40,9 @@ def thread_env(workers: int) -> dict[str, str]:
 
 # Dask's housekeeping on a LocalCluster, which grading does not use but pays for on the cores it shares with the
 # kernels: the statistical profiler samples the task thread every 10 ms (~0.2 CPU-s per submission); the event-loop
-# "tick" monitor (default every 20 ms, only to log a blocked loop) costs each worker ~0.02 CPU-s per second and the
-# coordinator (scheduler and nannies) ~0.05 with 2 workers; the system monitor samples psutil every 0.5 s for the
-# dashboard. Measured idle over 20 s with 2 workers: 1.05 CPU-s in the coordinator and 0.26 per worker per 10 s by
-# default, 0.18 and 0.04 with these.
+# "tick" monitor (default every 20 ms, only to log a blocked loop) and the system monitor (psutil every 0.5 s, for
+# the dashboard). Measured idle on a cluster of two worker processes: 0.26 CPU-s per worker per 10 s and 1.05 CPU-s
+# per 20 s in the coordinator (scheduler and nannies) with Dask's defaults; 0.04 and 0.18 with these.
 QUIET_LOOPS = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
                "distributed.admin.system-monitor.interval": "5s"}
 
