@@ -1,0 +1,82 @@
+"""The grading kernels' client (``kernel_client.PromptKernelClient``) on real kernels, sandboxed and not: ready at the
+kernel's answer, never waiting for a quiet IOPub, still refusing a kernel that died, and the first cell's output
+intact (nbclient reads it after the handshake)."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from queue import Empty
+
+import pytest
+
+from autograder.grade.kernel_client import PromptKernelClient
+from autograder.grade.sandbox import PrivateKernelManager, SandboxedKernelManager, check_available
+
+
+def _silences(kc) -> list[float]:
+    """Patch ``kc``'s IOPub reads to record each timeout that ended in silence (Empty); returns that list."""
+    silences: list[float] = []
+    read = kc.iopub_channel.get_msg
+
+    async def recorded(timeout=None):
+        try:
+            return await read(timeout=timeout)
+        except Empty:
+            silences.append(timeout)
+            raise
+
+    kc.iopub_channel.get_msg = recorded
+    return silences
+
+
+async def _start_and_run(manager_class, folder) -> tuple[list[float], dict, str]:
+    """Start a kernel, wait until ready, run ``print(6 * 7)``: (IOPub silences waited, execute reply, its stdout)."""
+    km = manager_class(kernel_name="python3")
+    await km.start_kernel(cwd=str(folder))
+    try:
+        kc = km.client()
+        assert isinstance(kc, PromptKernelClient)
+        kc.start_channels()
+        silences = _silences(kc)
+        await kc.wait_for_ready(timeout=60)
+        outputs: list[dict] = []
+        reply = await kc.execute_interactive("print(6 * 7)", timeout=30, output_hook=outputs.append)
+        text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+        kc.stop_channels()
+        return silences, reply["content"], text
+    finally:
+        await km.shutdown_kernel(now=True)
+
+
+@pytest.mark.parametrize("sandboxed", [False, True], ids=["no_sandbox", "sandbox"])
+def test_ready_at_the_kernels_answer_without_waiting_for_silence(tmp_path, sandboxed):
+    if sandboxed:
+        check_available()
+    silences, reply, text = asyncio.run(_start_and_run(SandboxedKernelManager if sandboxed else PrivateKernelManager,
+                                                       tmp_path))
+    assert silences == []  # jupyter_client's own wait ends with at least one 0.2 s of IOPub silence
+    assert reply["status"] == "ok" and text == "42\n"
+
+
+class DyingKernel(PrivateKernelManager):
+    """A "kernel" that exits at once, before it could answer anything."""
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return [sys.executable, "-c", "import sys; sys.exit(3)"]
+
+
+def test_a_kernel_that_dies_before_answering_is_reported(tmp_path):
+    async def run():
+        km = DyingKernel(kernel_name="python3")
+        await km.start_kernel(cwd=str(tmp_path))
+        try:
+            kc = km.client()
+            assert isinstance(kc, PromptKernelClient)
+            kc.start_channels()
+            with pytest.raises(RuntimeError, match="died before replying"):
+                await kc.wait_for_ready(timeout=30)
+            kc.stop_channels()
+        finally:
+            await km.shutdown_kernel(now=True)
+
+    asyncio.run(run())
