@@ -11,16 +11,17 @@ correct one and canonical mistakes):
    minutes); each figure is the median over the repeats and each ratio the median of the repeats' ratios; and
    the throughput of 2 workers over 1 once started (result arrivals after each worker's first result);
 5. CPU-seconds per submission against the CPU-seconds of ``import tensorflow, keras`` in a fresh process (the
-   floor: every sandboxed kernel pays it once; measured just before and after each 1-worker run, whose ratio is
-   taken against them, then the median of the repeats' ratios, as for the speed-ups; also the same process ended
-   with ``os._exit``, as a graded kernel is killed, without the interpreter's ~1 CPU-s of cleanup). Every
-   descendant process is sampled
-   (workers and kernels); one submission's cost at steady state is its kernel's CPU-s plus the worker's CPU-s for
-   it (``worker_cpu_s``), and the rest of the run is each worker's one-time start-up (process, imports, scratch
-   course), reported apart and also spread over the run's submissions (``..._incl_startup``); and a PROJECTION of
+   floor: every sandboxed kernel pays it once; ``between_tf_imports`` measures it just before and after each
+   1-worker run, and every ratio to it is that run's against them, then the median of the repeats' ratios, as for
+   the speed-ups; also the same process ended with ``os._exit``, as a graded kernel is killed, without the
+   interpreter's ~1 CPU-s of cleanup). Every descendant process is sampled (workers and kernels); one
+   submission's cost at steady state is its kernel's CPU-s plus the worker's CPU-s for it (``worker_cpu_s``), and
+   the rest of the run is each worker's one-time start-up (process, imports, scratch course), reported apart and
+   also spread over the run's submissions (``..._incl_startup``); and a PROJECTION of
    1,000 submissions on 1, 16 and 64 workers from the measured per-worker rate (linear: it ignores the scheduler
    and the gradebook writes, which are milliseconds per submission);
-6. the same CPU-seconds for every other assignment (1 worker, its correct example and canonical mistakes);
+6. the same CPU-seconds for every other assignment (1 worker, its correct example and canonical mistakes), and
+   their ratio to the TensorFlow import measured around that run;
 7. the grade-on-submit latency of a warm ``vaekit watch`` against ``vaekit grade`` of the same submission
    (``submit_latency.py``).
 
@@ -147,6 +148,18 @@ def tf_import_cpu_samples(repeats: int = 3, os_exit: bool = False) -> list[float
     return samples
 
 
+def between_tf_imports(fn) -> tuple[object, dict[str, float]]:
+    """``fn()`` between two samples of the baseline, taken just before and just after it (these VMs' speed drifts
+    by up to 2x within minutes, so a ratio's denominator is measured in the same minutes as its numerator):
+    (``fn``'s result, {"normal": mean CPU-s of ``import tensorflow, keras``, "os_exit": the same ended with
+    ``os._exit``, "samples": the normal ones})."""
+    before = tf_import_cpu_samples(1) + tf_import_cpu_samples(1, os_exit=True)
+    out = fn()
+    after = tf_import_cpu_samples(1) + tf_import_cpu_samples(1, os_exit=True)
+    return out, {"normal": statistics.fmean([before[0], after[0]]), "os_exit": statistics.fmean([before[1], after[1]]),
+                 "samples": [before[0], after[0]]}
+
+
 def scores(course, assignment, students) -> dict[str, float]:
     with course.gradebook() as gb:
         return {s: round(float(gb.find_submission(assignment, s).score), 3) for s in students}
@@ -198,10 +211,12 @@ def one_worker_cpu(assignment: str, n: int) -> dict:
         students = pick_students(assignment, n)
         for s in students:
             shutil.copytree(REPO / "examples" / "submitted" / s / assignment, course.submitted / s / assignment)
-        wall, cpu, results = measure_cpu(lambda: vaekit(course, assignment, 1))
+        (wall, cpu, results), base = between_tf_imports(lambda: measure_cpu(lambda: vaekit(course, assignment, 1)))
+        split = cpu_split(cpu, results, 1)
         return {"submissions": len(students), "s_per_submission": round(wall / len(students), 1),
                 "cpu_s_per_submission_incl_startup": round(cpu.seconds / len(students), 1),
-                **{f"cpu_s_{k}": v for k, v in cpu_split(cpu, results, 1).items()}}
+                **{f"cpu_s_{k}": v for k, v in split.items()},
+                "cpu_s_over_tf_import": round(split["marginal"] / base["normal"], 2)}
 
 
 def run(n: int, assignment: str, repeats: int) -> dict:
@@ -228,15 +243,13 @@ def run(n: int, assignment: str, repeats: int) -> dict:
             fresh(course, assignment)
             for flag, bucket in ((True, with_sandbox), (False, without)):
                 arrivals: list[float] = []
-                # the baseline just before and after each run it is the ratio's denominator for: the same minutes
-                before = tf_import_cpu_samples(1) if flag else []
-                wall, cpu, results = measure_cpu(
+                one_worker = lambda: measure_cpu(  # noqa: E731
                     lambda: vaekit(course, assignment, 1, sandbox=flag, arrivals=arrivals))
-                around = before + (tf_import_cpu_samples(1) if flag else [])
-                tf_samples += around
+                # the sandboxed run is the TF-import ratios' numerator: the baseline is sampled around it
+                (wall, cpu, results), base = between_tf_imports(one_worker) if flag else (one_worker(), None)
+                tf_samples += base["samples"] if base else []
                 bucket.append((wall, cpu.seconds, {r.student: round(r.score, 3) for r in results},
-                               cpu_split(cpu, results, 1), steady_rate(arrivals, 1),
-                               statistics.fmean(around) if around else None))
+                               cpu_split(cpu, results, 1), steady_rate(arrivals, 1), base))
                 fresh(course, assignment)
             arrivals = []
             wall, cpu, results = measure_cpu(lambda: vaekit(course, assignment, 2, arrivals=arrivals))
@@ -289,19 +302,18 @@ def run(n: int, assignment: str, repeats: int) -> dict:
         out["judge_cost_over_plain_execution"] = round(serial_wall / plain - 1.0, 3)
         rate = k / one_wall  # submissions per second of one worker
         out["projection_1000_submissions_minutes"] = {w: round(1000 / (rate * w) / 60, 1) for w in (1, 16, 64)}
-        tf_samples += tf_import_cpu_samples(3)
-        out["tf_import_cpu_s"] = round(median(tf_samples), 2)  # around each 1-worker run, and at the end
+        out["tf_import_cpu_s"] = round(median(tf_samples), 2)  # just before and after each 1-worker run
         out["tf_import_cpu_s_samples"] = [round(x, 2) for x in tf_samples]
-        out["tf_import_os_exit_cpu_s"] = round(median(tf_import_cpu_samples(3, os_exit=True)), 2)
-        # as every other ratio here: per repeat (a 1-worker run's steady CPU-s over the imports just before and
-        # after it), then the median of the repeats
-        per_run = [b[3]["marginal"] / b[5] for b in with_sandbox]
+        out["tf_import_os_exit_cpu_s"] = round(median([b[5]["os_exit"] for b in with_sandbox]), 2)
+        # as every other ratio here: per repeat (a 1-worker run's CPU-s over the imports just before and after it),
+        # then the median of the repeats
+        per_run = [b[3]["marginal"] / b[5]["normal"] for b in with_sandbox]
         out["cpu_s_per_submission_over_tf_import"] = round(median(per_run), 2)
         out["cpu_s_per_submission_over_tf_import_each_repeat"] = [round(x, 2) for x in per_run]
         out["cpu_s_per_submission_over_tf_import_os_exit"] = round(
-            out["vaekit_1_worker_cpu_s_per_submission"] / out["tf_import_os_exit_cpu_s"], 2)
+            median([b[3]["marginal"] / b[5]["os_exit"] for b in with_sandbox]), 2)
         out["cpu_s_per_submission_incl_startup_over_tf_import"] = round(
-            out["vaekit_1_worker_cpu_s_per_submission_incl_startup"] / out["tf_import_cpu_s"], 2)
+            median([b[1] / k / b[5]["normal"] for b in with_sandbox]), 2)
         out["previous_session"] = PREVIOUS
     return out
 
@@ -317,11 +329,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     r = run(args.n, args.assignment, args.repeats)
     r["cpu_s_per_submission_by_assignment"] = {args.assignment: r["vaekit_1_worker_cpu_s_per_submission"]}
+    r["cpu_s_per_submission_over_tf_import_by_assignment"] = {args.assignment: r["cpu_s_per_submission_over_tf_import"]}
     for other in ASSIGNMENTS:
         if other != args.assignment:
-            r["cpu_s_per_submission_by_assignment"][other] = one_worker_cpu(other, min(args.n, 4))["cpu_s_marginal"]
-    r["cpu_s_per_submission_over_tf_import_by_assignment"] = {
-        a: round(cpu / r["tf_import_cpu_s"], 2) for a, cpu in r["cpu_s_per_submission_by_assignment"].items()}
+            measured = one_worker_cpu(other, min(args.n, 4))
+            r["cpu_s_per_submission_by_assignment"][other] = measured["cpu_s_marginal"]
+            r["cpu_s_per_submission_over_tf_import_by_assignment"][other] = measured["cpu_s_over_tf_import"]
     r["latency"] = latency(args.assignment, pick_students(args.assignment, 1)[0])
     r["submit_to_feedback_over_grading"] = r["latency"]["submit_to_feedback_over_grading"]
     print(f"Calificación de {r['submissions']} entregas de {r['assignment']} ({r['cpu_cores']} núcleos), s/entrega:")
@@ -359,7 +372,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{r['steady_throughput_2_workers_over_1_worker']:.2f}x el ritmo de uno")
     samples = r["tf_import_cpu_s_samples"]
     print(f"  CPU de `import tensorflow, keras` en un proceso nuevo: {r['tf_import_cpu_s']:.1f} s (mediana de "
-          f"{len(samples)}, antes y después de cada ejecución de 1 trabajador y al final: {min(samples):.1f}–"
+          f"{len(samples)}, antes y después de cada ejecución de 1 trabajador: {min(samples):.1f}–"
           f"{max(samples):.1f} s; sin la limpieza "
           f"final del intérprete, que un kernel calificado ya no hace: {r['tf_import_os_exit_cpu_s']:.1f} s, y una "
           f"entrega {r['cpu_s_per_submission_over_tf_import_os_exit']:.2f}x eso); una entrega "
@@ -368,7 +381,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{', '.join(f'{x:.2f}x' for x in r['cpu_s_per_submission_over_tf_import_each_repeat'])}); "
           f"{r['cpu_s_per_submission_incl_startup_over_tf_import']:.2f}x con el arranque repartido entre "
           f"{r['submissions']} entregas")
-    print("  CPU por entrega y tarea (1 trabajador), y su razón con la importación de TensorFlow:")
+    print("  CPU por entrega y tarea (1 trabajador), y su razón con la importación de TensorFlow medida justo antes "
+          "y después:")
     for a, cpu in r["cpu_s_per_submission_by_assignment"].items():
         print(f"    {a:18s} {cpu:5.1f} s   {r['cpu_s_per_submission_over_tf_import_by_assignment'][a]:.2f}x")
     lat = r["latency"]
