@@ -5,8 +5,10 @@ waiting for any IOPub message (up to 0.2 s) and then drains IOPub until it has b
 kernel start waited those 0.2 s with nothing to do (~2 % of a homework submission's wall time, on the cores of a
 machine that grades). ``PromptKernelClient`` asks the same question and stops at its answer: the kernel replied to
 a ``kernel_info`` request on the shell channel AND that request's ``idle`` status came through IOPub (so IOPub is
-subscribed, and every message of the request has been read). If IOPub stays silent for 0.2 s, as jupyter_client it
-asks again. No student code has run yet when this happens; nbclient then reads only the messages of its own requests.
+subscribed, and every message of the request has been read). The kernel sends that status right after its reply;
+if it has not come within 50 ms (the first request's can go out before IOPub's subscription reached the kernel), it
+asks again, and a late status of any request it made still counts. No student code has run yet when this happens;
+nbclient then reads only the messages of its own requests.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
 
-IOPUB_WAIT_S = 0.2  # jupyter_client's own wait for IOPub after the shell reply
+IOPUB_WAIT_S = 0.05  # for the idle status after a reply, before asking again
 
 
 class PromptKernelClient(AsyncKernelClient):
