@@ -3,7 +3,7 @@ returns feedback, all through one shared folder (``c.Exchange.root``), as on a s
 
 Course side (the course root; ``vaekit release`` / ``collect`` / ``feedback --release``):
 - ``publish``: ``nbgrader release_assignment A`` (after ``vaekit release`` has checked and generated the release);
-- ``collect``: ``nbgrader collect A --update``; stale vaekit results of updated submissions are dropped, so that
+- ``collect``: nbgrader's ``collect A --update`` (in this process, ``course_exchange``, as the next one); stale vaekit results of updated submissions are dropped, so that
   ``vaekit grade A`` re-grades exactly the new and updated ones; submissions whose files are owned by another Unix
   user than the student id they claim are reported;
 - ``release_feedback``: ``nbgrader release_feedback A`` for the pages ``vaekit feedback`` wrote.
@@ -71,6 +71,40 @@ def _exchange_arg(root: Path) -> str:
     return f"--Exchange.root={root}"
 
 
+def course_exchange(course: Course, kind: str, assignment: str, root: Path, **traits) -> str:
+    """nbgrader's course-side exchange action ``kind`` (``Collect``, ``ReleaseFeedback``) run in this process, as its
+    command runs it: the course's config, ``Exchange.root`` = ``root``, and ``traits`` ("Class__name": value). As
+    commands, ``nbgrader collect`` and ``release_feedback`` each paid ~2.3 CPU-s of Python start-up, at every round
+    of ``vaekit watch``. These actions only copy files (nothing of a submission is rendered or run here). Returns
+    nbgrader's log; raises VaekitError with its end when the action fails."""
+    import copy
+    import logging
+
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange import ExchangeFactory
+    from nbgrader.utils import capture_log
+
+    config = copy.deepcopy(course.config)
+    config.CourseDirectory.root = str(course.root)
+    config.Exchange.root = str(root)
+    for key, value in traits.items():
+        section, name = key.split("__")
+        config[section][name] = value
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = assignment
+    action = getattr(ExchangeFactory(config=config), kind)(
+        coursedir=coursedir, authenticator=Authenticator(config=config), config=config)
+    action.log = logging.getLogger(f"vaekit.nbgrader.{kind}")  # into the returned log, not onto the console
+    action.log.propagate = False
+    action.log.setLevel(logging.INFO)
+    result = capture_log(action)
+    if not result["success"]:
+        last = (result.get("error", "").strip().splitlines() or ["error"])[-1]
+        raise VaekitError(f"nbgrader {kind} {assignment} falló: {last}\n{result.get('log', '')[-3000:]}")
+    return result.get("log", "")
+
+
 def outbound(root: Path, course: Course, assignment: str) -> Path:
     return Path(root) / course.course_id / "outbound" / assignment
 
@@ -118,13 +152,11 @@ def collect(course: Course, assignment: str, exchange=None, students: list[str] 
         raise VaekitError(f"nada que recoger: no existe {inbound} (¿se publicó la tarea con `vaekit release "
                           f"{assignment} --exchange {root}`?)")
     before = _timestamps(course, assignment)
-    args = ["collect", assignment, "--update", _exchange_arg(root)]
-    if not check_owner:
-        args.append("--ExchangeCollect.check_owner=False")
     outputs = []
     for student in students or [None]:
-        proc = course.nbgrader(*args, *([f"--student={student}"] if student else []))
-        outputs.append(proc.stdout)
+        outputs.append(course_exchange(course, "Collect", assignment, root, ExchangeCollect__update=True,
+                                       ExchangeCollect__check_owner=check_owner,
+                                       **({"CourseDirectory__student_id": student} if student else {})))
     after = _timestamps(course, assignment)
     result = Collected()
     for student, stamp in sorted(after.items()):
@@ -200,11 +232,9 @@ def release_feedback(course: Course, assignment: str, exchange=None, students: l
             shutil.copyfile(submitted / name, dest)
         out.released.append(student)
     if out.released:
-        args = ["release_feedback", assignment, _exchange_arg(root)]
         excluded = sorted(set(everyone) - set(out.released))
-        if excluded:
-            args.append("--CourseDirectory.student_id_exclude=" + ",".join(excluded))
-        course.nbgrader(*args)
+        course_exchange(course, "ReleaseFeedback", assignment, root,
+                        **({"CourseDirectory__student_id_exclude": ",".join(excluded)} if excluded else {}))
     return out
 
 

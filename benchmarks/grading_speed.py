@@ -388,7 +388,8 @@ def main(argv: list[str] | None = None) -> dict:
     lat = r["latency"]
     print(f"  calificar al entregar: vaekit watch caliente, entrega → retroalimentación devuelta {lat['submit_to_feedback_s']:.1f} s;"
           f" vaekit grade de la misma entrega {lat['vaekit_grade_s']:.1f} s ({r['submit_to_feedback_over_grading']:.2f}x; "
-          "objetivo <= 1.5x)")
+          "objetivo <= 1.5x); sin entregas, con una ronda por segundo, usa el "
+          f"{100 * lat['idle_watch_cpu_share_1s_rounds']:.1f} % de un núcleo")
     print(f"  mismas notas en todos los modos: {r['same_scores']}")
     print("  dónde va el tiempo de una entrega (2 trabajadores, medias, s; de mayor a menor):")
     for k, v in sorted(r["seconds_breakdown_per_submission"].items(), key=lambda kv: -kv[1]):

@@ -8,6 +8,7 @@ Both run in their own processes on this machine, one after the other (idle other
 then a watcher (``--workers 1 --interval 1``) that grades a warm-up submission, then the measured one. The latency
 is the released page's modification time minus the submission's ``timestamp.txt`` (written by ``nbgrader
 submit``), so it includes the wait for the next round, ``collect``, grading, the feedback page and its release.
+Then what the same watcher costs while nothing arrives: its share of a core over ``IDLE_S`` seconds of 1 s rounds.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ quiet.install()
 os.environ.update(TF_QUIET_ENV)
 
 WARM_UP = "alu_calentamiento"
+IDLE_S = 10.0  # seconds of an idle watcher measured after the latency
 
 
 def vaekit(course, *args: str) -> list[str]:
@@ -68,6 +70,27 @@ def wait_released(course, exchange: Path, assignment: str, student: str, watcher
     raise RuntimeError(f"no feedback for {student} after {timeout:.0f} s")
 
 
+def idle_cpu_share(pid: int, seconds: float) -> float:
+    """The share of one core the watcher's processes (coordinator, worker) use while nothing arrives, its rounds
+    polling the exchange every second: CPU-s over ``seconds`` of wall time, after a 2 s settle."""
+    import psutil
+
+    def tree_cpu() -> float:
+        total = 0.0
+        for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+        return total
+
+    time.sleep(2)
+    before, start = tree_cpu(), time.monotonic()
+    time.sleep(seconds)
+    return (tree_cpu() - before) / (time.monotonic() - start)
+
+
 def run(assignment: str, student: str) -> dict:
     example = REPO / "examples" / "submitted" / student / assignment
     with tempfile.TemporaryDirectory(prefix="vaekit-latency-") as tmp:
@@ -93,6 +116,7 @@ def run(assignment: str, student: str) -> dict:
             warm_up_s = wait_released(course, exchange, assignment, WARM_UP, watcher, 600)
             submit(course, exchange, assignment, student, example)
             latency_s = wait_released(course, exchange, assignment, student, watcher, 600)
+            idle_share = idle_cpu_share(watcher.pid, IDLE_S)
         finally:
             os.killpg(watcher.pid, signal.SIGTERM)
             try:
@@ -101,7 +125,8 @@ def run(assignment: str, student: str) -> dict:
                 os.killpg(watcher.pid, signal.SIGKILL)
     return {"assignment": assignment, "student": student, "vaekit_grade_s": round(grading_s, 1),
             "watch_first_submission_s": round(warm_up_s, 1), "submit_to_feedback_s": round(latency_s, 1),
-            "submit_to_feedback_over_grading": round(latency_s / grading_s, 2)}
+            "submit_to_feedback_over_grading": round(latency_s / grading_s, 2),
+            "idle_watch_cpu_share_1s_rounds": round(idle_share, 3)}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -115,6 +140,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  vaekit watch, primera entrega (trabajador frío)  : {r['watch_first_submission_s']:6.1f} s")
     print(f"  vaekit watch caliente: entrega → retroalimentación: {r['submit_to_feedback_s']:6.1f} s "
           f"({r['submit_to_feedback_over_grading']:.2f}x vaekit grade; objetivo <= 1.5x)")
+    print(f"  vaekit watch sin entregas (una ronda por segundo): {100 * r['idle_watch_cpu_share_1s_rounds']:.1f} % "
+          "de un núcleo")
     return r
 
 
