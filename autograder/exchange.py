@@ -26,7 +26,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.course import NBGRADER, Course
+from autograder.course import NBGRADER, Course, stamp_if_new
 from autograder.errors import VaekitError
 
 EXCHANGE_MODE = 0o1777  # everyone writes, nobody deletes what others wrote (like /tmp)
@@ -85,6 +85,7 @@ def course_exchange(course: Course, kind: str, assignment: str, root: Path, **tr
     from nbgrader.exchange import ExchangeFactory
     from nbgrader.utils import capture_log
 
+    stamp_if_new(course.db_url)  # nbgrader would run the `alembic` command for a new gradebook
     config = copy.deepcopy(course.config)
     config.CourseDirectory.root = str(course.root)
     config.Exchange.root = str(root)

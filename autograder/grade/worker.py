@@ -20,7 +20,6 @@ What to do after each attempt is ``grade.retry.decide``; the files crossing into
 from __future__ import annotations
 
 import atexit
-import contextlib
 import shutil
 import socket
 import tempfile
@@ -33,6 +32,7 @@ import nbformat
 from nbgrader.utils import capture_log
 
 from autograder import gate
+from autograder.course import stamp_new_gradebook
 from autograder.errors import VaekitError
 from autograder.grade.notebook_checks import checked_notebook, notebook_problem, release_grade_ids, zero_notebook
 from autograder.grade.retry import Attempt, Done, Retry, Zero, decide
@@ -69,21 +69,6 @@ def _course_config(root: Path, assignment: str):
     config.CourseDirectory.db_url = sqlite_url(root)
     config.CourseDirectory.assignment_id = assignment
     return config
-
-
-def stamp_new_gradebook(path: Path) -> None:
-    """Create an empty SQLite gradebook at ``path`` stamped with nbgrader's schema version, computed here from
-    nbgrader's migration scripts. nbgrader's ``Gradebook`` then only adds its tables: on a new file it would run the
-    ``alembic heads`` command in a subprocess instead (~3 CPU-s of every worker's start)."""
-    import sqlite3
-
-    from alembic.script import ScriptDirectory
-    from nbgrader.dbutil import ALEMBIC_DIR
-
-    head = ScriptDirectory(ALEMBIC_DIR).get_current_head()
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
-        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
-        db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (head,))
 
 
 class WorkerCourse:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, get_alembic_version
 
-from autograder.course import new_course
+from autograder.course import new_course, stamp_new_gradebook
 from autograder.grade.task import CourseBundle
-from autograder.grade.worker import WorkerCourse, stamp_new_gradebook
+from autograder.grade.worker import WorkerCourse
 from autograder.settings import gradebook_path, sqlite_url
 
 
