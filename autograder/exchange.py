@@ -3,10 +3,11 @@ returns feedback, all through one shared folder (``c.Exchange.root``), as on a s
 
 Course side (the course root; ``vaekit release`` / ``collect`` / ``feedback --release``):
 - ``publish``: ``nbgrader release_assignment A`` (after ``vaekit release`` has checked and generated the release);
-- ``collect``: nbgrader's ``collect A --update`` (in this process, ``course_exchange``, as the next one); stale vaekit results of updated submissions are dropped, so that
+- ``collect``: nbgrader's ``collect A --update``; stale vaekit results of updated submissions are dropped, so that
   ``vaekit grade A`` re-grades exactly the new and updated ones; submissions whose files are owned by another Unix
   user than the student id they claim are reported;
-- ``release_feedback``: ``nbgrader release_feedback A`` for the pages ``vaekit feedback`` wrote.
+- ``release_feedback``: nbgrader's ``release_feedback A`` for the pages ``vaekit feedback`` wrote.
+These two run nbgrader's exchange classes in this process (``course_exchange``), with the course's config.
 
 The exchange is ``--exchange DIR`` on the command line, else ``c.Exchange.root`` in the course's nbgrader_config.py.
 An exchange folder that does not exist is created world-writable with the sticky bit (1777); one that students

@@ -1,9 +1,10 @@
 """The grading kernels' client (``kernel_client.PromptKernelClient``) on real kernels, sandboxed and not: ready at the
-kernel's answer, never waiting for a quiet IOPub, still refusing a kernel that died, and the first cell's output
-intact (nbclient reads it after the handshake)."""
+kernel's answer (its idle status), not after a quiet IOPub, still refusing a kernel that died, and the first cell's
+output intact (nbclient reads it after the handshake)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from queue import Empty
 
@@ -31,24 +32,31 @@ def _iopub_reads(kc) -> list[str]:
     return reads
 
 
-async def _start_and_run(manager_class, folder) -> tuple[list[str], dict, str]:
-    """Start a kernel, wait until ready, run ``print(6 * 7)``: (IOPub reads until ready, execute reply, stdout)."""
+@contextlib.asynccontextmanager
+async def _client(manager_class, folder):
+    """A started kernel of ``manager_class`` (cwd ``folder``) and its client with channels open; both end after."""
     km = manager_class(kernel_name="python3")
     await km.start_kernel(cwd=str(folder))
     try:
         kc = km.client()
         assert isinstance(kc, PromptKernelClient)
         kc.start_channels()
+        yield kc
+        kc.stop_channels()
+    finally:
+        await km.shutdown_kernel(now=True)
+
+
+async def _start_and_run(manager_class, folder) -> tuple[list[str], dict, str]:
+    """Start a kernel, wait until ready, run ``print(6 * 7)``: (IOPub reads until ready, execute reply, stdout)."""
+    async with _client(manager_class, folder) as kc:
         reads = _iopub_reads(kc)
         await kc.wait_for_ready(timeout=60)
         reads = list(reads)
         outputs: list[dict] = []
         reply = await kc.execute_interactive("print(6 * 7)", timeout=30, output_hook=outputs.append)
         text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
-        kc.stop_channels()
         return reads, reply["content"], text
-    finally:
-        await km.shutdown_kernel(now=True)
 
 
 @pytest.mark.parametrize("sandboxed", [False, True], ids=["no_sandbox", "sandbox"])
@@ -72,16 +80,8 @@ class DyingKernel(PrivateKernelManager):
 
 def test_a_kernel_that_dies_before_answering_is_reported(tmp_path):
     async def run():
-        km = DyingKernel(kernel_name="python3")
-        await km.start_kernel(cwd=str(tmp_path))
-        try:
-            kc = km.client()
-            assert isinstance(kc, PromptKernelClient)
-            kc.start_channels()
+        async with _client(DyingKernel, tmp_path) as kc:
             with pytest.raises(RuntimeError, match="died before replying"):
                 await kc.wait_for_ready(timeout=30)
-            kc.stop_channels()
-        finally:
-            await km.shutdown_kernel(now=True)
 
     asyncio.run(run())
