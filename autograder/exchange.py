@@ -97,9 +97,9 @@ def course_exchange(course: Course, kind: str, assignment: str, root: Path, **tr
     coursedir.assignment_id = assignment
     action = getattr(ExchangeFactory(config=config), kind)(
         coursedir=coursedir, authenticator=Authenticator(config=config), config=config)
-    action.log = logging.getLogger(f"vaekit.nbgrader.{kind}")  # into the returned log, not onto the console
-    action.log.propagate = False
-    action.log.setLevel(logging.INFO)
+    # a logger outside logging's tree (no parent, no other handler): nbgrader's messages go into the returned log
+    # only, whatever the process's logging configuration is
+    action.log = logging.Logger(f"vaekit.nbgrader.{kind}", logging.INFO)
     result = capture_log(action)
     if not result["success"]:
         last = (result.get("error", "").strip().splitlines() or ["error"])[-1]

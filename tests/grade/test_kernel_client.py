@@ -6,12 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from queue import Empty
 
 import pytest
 
 from autograder.grade.kernel_client import PromptKernelClient
 from autograder.grade.sandbox import PrivateKernelManager, SandboxedKernelManager, check_available
+
+
+def _run(coro):
+    """``asyncio.run(coro)`` in a thread of its own: an event loop that another test left running in this thread
+    (a browser test's) does not get in the way."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _iopub_reads(kc) -> list[str]:
@@ -63,8 +71,7 @@ async def _start_and_run(manager_class, folder) -> tuple[list[str], dict, str]:
 def test_ready_at_the_kernels_answer_without_waiting_for_silence(tmp_path, sandboxed):
     if sandboxed:
         check_available()
-    reads, reply, text = asyncio.run(_start_and_run(SandboxedKernelManager if sandboxed else PrivateKernelManager,
-                                                    tmp_path))
+    reads, reply, text = _run(_start_and_run(SandboxedKernelManager if sandboxed else PrivateKernelManager, tmp_path))
     # ready on the kernel's idle status; jupyter_client's own wait ends with 0.2 s of IOPub silence. (Earlier reads
     # may be silences: the first request's status can go out before IOPub's subscription reached the kernel.)
     assert reads and reads[-1] == "status:idle", reads
@@ -84,4 +91,4 @@ def test_a_kernel_that_dies_before_answering_is_reported(tmp_path):
             with pytest.raises(RuntimeError, match="died before replying"):
                 await kc.wait_for_ready(timeout=30)
 
-    asyncio.run(run())
+    _run(run())
