@@ -72,6 +72,19 @@ def _exchange_arg(root: Path) -> str:
     return f"--Exchange.root={root}"
 
 
+def exchange_action(config, kind: str, assignment: str):
+    """nbgrader's exchange action ``kind`` (``Collect``, ``Submit``…) for ``assignment``, of the class ``config``
+    names (``ExchangeFactory``: a course's ``GatedExchangeCollect``), with its course directory and authenticator."""
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange import ExchangeFactory
+
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = assignment
+    return getattr(ExchangeFactory(config=config), kind)(
+        coursedir=coursedir, authenticator=Authenticator(config=config), config=config)
+
+
 def course_exchange(course: Course, kind: str, assignment: str, root: Path, **traits) -> str:
     """nbgrader's course-side exchange action ``kind`` (``Collect``, ``ReleaseFeedback``) run in this process, as its
     command runs it: the course's config, ``Exchange.root`` = ``root``, and ``traits`` ("Class__name": value). As
@@ -81,9 +94,6 @@ def course_exchange(course: Course, kind: str, assignment: str, root: Path, **tr
     import copy
     import logging
 
-    from nbgrader.auth import Authenticator
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.exchange import ExchangeFactory
     from nbgrader.utils import capture_log
 
     stamp_if_new(course.db_url)  # nbgrader would run the `alembic` command for a new gradebook
@@ -93,10 +103,7 @@ def course_exchange(course: Course, kind: str, assignment: str, root: Path, **tr
     for key, value in traits.items():
         section, name = key.split("__")
         config[section][name] = value
-    coursedir = CourseDirectory(config=config)
-    coursedir.assignment_id = assignment
-    action = getattr(ExchangeFactory(config=config), kind)(
-        coursedir=coursedir, authenticator=Authenticator(config=config), config=config)
+    action = exchange_action(config, kind, assignment)
     # a logger outside logging's tree (no parent, no other handler): nbgrader's messages go into the returned log
     # only, whatever the process's logging configuration is
     action.log = logging.Logger(f"vaekit.nbgrader.{kind}", logging.INFO)
@@ -332,15 +339,9 @@ class StudentFolder:
         return config
 
     def _exchange(self, kind: str, assignment: str):
-        from nbgrader.auth import Authenticator
-        from nbgrader.coursedir import CourseDirectory
-        from nbgrader.exchange import ExchangeError, ExchangeFactory
+        from nbgrader.exchange import ExchangeError
 
-        config = self._config()
-        coursedir = CourseDirectory(config=config)
-        coursedir.assignment_id = assignment
-        action = getattr(ExchangeFactory(config=config), kind)(
-            coursedir=coursedir, authenticator=Authenticator(config=config), config=config)
+        action = exchange_action(self._config(), kind, assignment)
         try:
             return action.start()
         except ExchangeError as error:
