@@ -63,12 +63,17 @@ def dask_client(workers: int, scheduler: str | None = None, gpus: int = 0):
         with client:
             yield client
         return
-    os.environ.update(thread_env(workers))
+    from autograder.grade.fork_server import worker_fork_server
+
+    env = thread_env(workers)
+    os.environ.update(env)  # the kernels' and a spawned worker's; a forked worker gets them from its nanny (env=)
+    forked = contextlib.nullcontext() if gpus else worker_fork_server()
     with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False,
-                          "distributed.admin.log-level": "error", **QUIET_LOOPS}):
+                          "distributed.admin.log-level": "error", **QUIET_LOOPS}), forked:
         # the HTTP server on a free port: two clusters on one machine (two watchers) neither collide nor warn
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               memory_limit=0, resources={"GPU": gpus} if gpus else None, silence_logs=40)
+                               memory_limit=0, resources={"GPU": gpus} if gpus else None, silence_logs=40,
+                               env=env)
         with cluster, Client(cluster) as client:
             from autograder.grade.quick_exit import QuickExit
 

@@ -1,4 +1,4 @@
-"""Grading worker processes end without Python's interpreter teardown.
+"""Grading worker processes run their exit handlers and end without Python's interpreter teardown.
 
 A Dask worker that has imported TensorFlow (the judge does) spends ~1–2 s of CPU and wall-clock time in the
 interpreter's final module cleanup and TensorFlow's C++ static destructors when it exits: every ``vaekit grade``
@@ -6,11 +6,17 @@ on a LocalCluster waited that long after its last result. ``QuickExit`` register
 process's first atexit handler; atexit runs handlers last-registered-first, so every handler registered after it
 (TensorFlow's own, the scratch course's removal) still runs, and only the teardown after them is skipped. By then
 the worker has sent its results and told the scheduler it is leaving; the exit status is 0.
+
+A worker forked from the fork server (``grade.fork_server``) ends with ``os._exit`` after its last
+multiprocessing finalizer and never reaches atexit: ``QuickExit`` also runs the atexit handlers from a
+multiprocessing finalizer, which both a forked and a spawned worker run as they end, so that the scratch course
+(solutions, a gradebook) is removed either way.
 """
 from __future__ import annotations
 
 import atexit
 import os
+from multiprocessing import util
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -22,3 +28,5 @@ class QuickExit(WorkerPlugin):
 
     def setup(self, worker):
         atexit.register(os._exit, 0)
+        # atexit offers no public "run now"; _run_exitfuncs is what the interpreter itself calls at exit
+        util.Finalize(None, atexit._run_exitfuncs, exitpriority=0)
