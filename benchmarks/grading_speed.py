@@ -61,6 +61,9 @@ def pick_students(assignment: str, n: int) -> list[str]:
     return [e.student for e in ordered[:n]]
 
 
+KERNEL_MODULES = {"ipykernel_launcher", "ipykernel"}  # a grading kernel's command: python -m ipykernel_launcher -f …
+
+
 class DescendantCPU:
     """CPU seconds (user + system) of every process below this one while it runs, sampled with psutil every 0.2 s
     (sandboxed kernels are reaped inside their PID namespace, so RUSAGE_CHILDREN misses them). A process that ends
@@ -82,7 +85,9 @@ class DescendantCPU:
             for p in me.children(recursive=True):
                 try:
                     key = (p.pid, p.create_time())
-                    if key not in self.kernels and "ipykernel" in " ".join(p.cmdline()):  # bwrap's child execs it
+                    # bwrap and its child, which execs the kernel; not the workers' fork server, whose command line
+                    # (inherited by the workers forked from it) names ipykernel's modules among those it imports
+                    if key not in self.kernels and KERNEL_MODULES & set(p.cmdline()):
                         self.kernels.add(key)
                     t = p.cpu_times()
                     self.seen[key] = t.user + t.system
@@ -346,7 +351,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"CPU {r['vaekit_1_worker_cpu_s_per_submission']:.1f} s (régimen estable)")
     split = r["cpu_s_per_submission_split"]
     print(f"    CPU de una entrega en régimen estable: kernel {split['kernel']:.1f} s + trabajador {split['worker']:.1f} s"
-          f" = {split['marginal']:.1f} s; arranque de cada trabajador (una vez): {split['startup_per_worker']:.1f} s "
+          f" = {split['marginal']:.1f} s; arranque (servidor de fork incluido): {split['startup_per_worker']:.1f} s "
           f"(repartido entre {r['submissions']} entregas: {r['vaekit_1_worker_cpu_s_per_submission_incl_startup']:.1f} s"
           " por entrega)")
     print(f"  vaekit, 1 trabajador, --no-sandbox          : {r['vaekit_1_worker_no_sandbox_s_per_submission']:6.1f} s   "
@@ -358,7 +363,7 @@ def main(argv: list[str] | None = None) -> dict:
     split2 = r["cpu_s_per_submission_split_2_workers"]
     print(f"    CPU de una entrega con 2 a la vez: kernel {split2['kernel']:.1f} s + trabajador {split2['worker']:.1f} s"
           f" = {split2['marginal']:.1f} s ({100 * (split2['marginal'] / split['marginal'] - 1):+.0f} % sobre 1 "
-          f"trabajador); arranque de cada trabajador: {split2['startup_per_worker']:.1f} s")
+          f"trabajador); arranque por trabajador (un servidor de fork para los 2): {split2['startup_per_worker']:.1f} s")
     print(f"  aceleración de 2 trabajadores sobre nbgrader en serie: {r['speedup_2_workers_over_serial_nbgrader']:.2f}x "
           f"(antes {PREVIOUS['speedup_2_workers_over_serial_nbgrader']}x; objetivo >= 1.8x; en cada repetición: "
           f"{', '.join(f'{x:.2f}x' for x in r['speedup_2_workers_over_serial_nbgrader_each_repeat'])}); "

@@ -11,10 +11,16 @@ A worker forked from the fork server (``grade.fork_server``) ends with ``os._exi
 multiprocessing finalizer and never reaches atexit: ``QuickExit`` also runs the atexit handlers from a
 multiprocessing finalizer, which both a forked and a spawned worker run as they end, so that the scratch course
 (solutions, a gradebook) is removed either way.
+
+As a LocalCluster closes, a worker's heartbeat can be in flight when the scheduler drops its connection; Dask then
+logs "Failed to communicate with scheduler during heartbeat." with a traceback on the TA's console. The scheduler
+is in the coordinator's process, so that message says only that the coordinator is closing (or gone): the worker's
+log drops exactly that record.
 """
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 from multiprocessing import util
 
@@ -27,6 +33,14 @@ class QuickExit(WorkerPlugin):
     name = "vaekit-quick-exit"
 
     def setup(self, worker):
+        logging.getLogger("distributed.worker").addFilter(_not_the_closing_heartbeat)
         atexit.register(os._exit, 0)
         # atexit offers no public "run now"; _run_exitfuncs is what the interpreter itself calls at exit
         util.Finalize(None, atexit._run_exitfuncs, exitpriority=0)
+
+
+def _not_the_closing_heartbeat(record: logging.LogRecord) -> bool:
+    return record.getMessage() != HEARTBEAT_RACE
+
+
+HEARTBEAT_RACE = "Failed to communicate with scheduler during heartbeat."

@@ -218,3 +218,31 @@ def test_a_closing_worker_runs_its_exit_handlers_and_skips_the_teardown(tmp_path
     assert psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=30)[1] == []
     assert (tmp_path / "atexit").read_text() == str(pid)
     assert not (tmp_path / "teardown").exists()
+
+
+def _logged_by_worker() -> list[str]:
+    import logging
+
+    from autograder.grade.quick_exit import HEARTBEAT_RACE
+
+    got: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: got.append(record.getMessage())
+    logger = logging.getLogger("distributed.worker")
+    logger.addHandler(handler)
+    try:
+        logger.error(HEARTBEAT_RACE)
+        logger.error("Failed to communicate with scheduler during something else.")
+    finally:
+        logger.removeHandler(handler)
+    return got
+
+
+def test_a_local_worker_drops_only_the_closing_heartbeat_message():
+    """The heartbeat that loses its scheduler as the LocalCluster closes is not printed on the TA's console; any other
+    record of the worker's log still is."""
+    from autograder.grade.coordinator import dask_client
+
+    with dask_client(1) as client:
+        [got] = client.run(_logged_by_worker).values()
+    assert got == ["Failed to communicate with scheduler during something else."]
