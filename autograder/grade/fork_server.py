@@ -6,7 +6,9 @@ Dask starts its worker processes with multiprocessing's ``forkserver`` method, a
 ``PRELOAD`` once; every worker is a fork of it and starts with those modules in memory (pages shared until
 written). Forking there is safe: importing TensorFlow starts no thread and no runtime (its thread pools and
 devices are made at the first operation, in the worker), and each worker's environment (its thread counts) is
-the one Dask's nanny hands it. Not used with GPUs: a CUDA runtime must never be forked.
+the one Dask's nanny hands it. Not used with GPUs: a CUDA runtime must never be forked. The server takes requests
+on a Unix socket that multiprocessing makes in a 0700 folder of the grader's, mode 0600: a sandboxed kernel (its own
+/tmp, another uid) cannot reach it.
 
 The server is shared by the clusters open at once in this process, and stopped when the last one closes: each
 new cluster forks from a server that imported the code as it is then (and each measured run pays the import).
