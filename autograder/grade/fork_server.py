@@ -8,7 +8,7 @@ written). Forking there is safe: importing TensorFlow starts no thread and no ru
 devices are made at the first operation, in the worker), and each worker's environment (its thread counts) is
 the one Dask's nanny hands it. Not used with GPUs: a CUDA runtime must never be forked. The server takes requests
 on a Unix socket that multiprocessing makes in a 0700 folder of the grader's, mode 0600: a sandboxed kernel (its own
-/tmp, another uid) cannot reach it.
+/tmp; an unprivileged uid when the grader is root) cannot reach it.
 
 The server is shared by the clusters open at once in this process, and stopped when the last one closes: each
 new cluster forks from a server that imported the code as it is then (and each measured run pays the import).
