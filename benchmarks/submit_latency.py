@@ -118,7 +118,7 @@ def run(assignment: str, student: str) -> dict:
             latency_s = wait_released(course, exchange, assignment, student, watcher, 600)
             idle_share = idle_cpu_share(watcher.pid, IDLE_S)
         finally:
-            os.killpg(watcher.pid, signal.SIGTERM)
+            watcher.terminate()  # the watcher alone: it closes its cluster, whose workers remove their scratch courses
             try:
                 watcher.wait(timeout=60)
             except subprocess.TimeoutExpired:
