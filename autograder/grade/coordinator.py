@@ -66,7 +66,9 @@ def dask_client(workers: int, scheduler: str | None = None, gpus: int = 0):
     from autograder.grade.fork_server import worker_fork_server
 
     env = thread_env(workers)
-    os.environ.update(env)  # the kernels' and a spawned worker's; a forked worker gets them from its nanny (env=)
+    # here too: OpenBLAS and OpenMP read their counts when numpy is imported, in the fork server (or a spawned
+    # worker) before the nanny applies env= in the worker; TensorFlow reads its own later, from env=
+    os.environ.update(env)
     forked = contextlib.nullcontext() if gpus else worker_fork_server()
     with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False,
                           "distributed.admin.log-level": "error", **QUIET_LOOPS}), forked:

@@ -26,6 +26,8 @@ from multiprocessing import util
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+HEARTBEAT_RACE = "Failed to communicate with scheduler during heartbeat."  # Dask's worker log, verbatim
+
 
 class QuickExit(WorkerPlugin):
     """Registered on vaekit's own LocalCluster workers (``coordinator.dask_client``), before any task runs."""
@@ -42,5 +44,3 @@ class QuickExit(WorkerPlugin):
 def _not_the_closing_heartbeat(record: logging.LogRecord) -> bool:
     return record.getMessage() != HEARTBEAT_RACE
 
-
-HEARTBEAT_RACE = "Failed to communicate with scheduler during heartbeat."
