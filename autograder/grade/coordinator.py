@@ -17,6 +17,7 @@ import os
 import sys
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 
@@ -174,10 +175,15 @@ def grade(course: Course, assignment: str, *, limits: Limits | None = None, work
     chosen = sorted(students or course.students(assignment))
     done = {} if force else load_results(course.results, assignment)
     todo = [s for s in chosen if force or s not in done]
-    bundle = CourseBundle.of(course.root, assignment)
     results = [done[s] for s in chosen if s in done and s not in todo]
     bar = progress or GradingProgress(len(todo), skipped=len(results))
+    # the bundle (its scratch course generated here, ~1.3 CPU-s) is made while the cluster starts: the workers'
+    # import keeps one core busy then, and this process waits for them
+    pool = ThreadPoolExecutor(1)
+    bundle_made = pool.submit(CourseBundle.of, course.root, assignment)
+    pool.shutdown(wait=False)
     with dask_client(workers, scheduler, gpus=1 if gpu else 0) as client:
+        bundle = bundle_made.result()
         futures = {}
         caps = course.grading.caps()
         for student in todo:

@@ -22,7 +22,7 @@ import threading
 from multiprocessing import forkserver
 
 # what a grading worker imports before its first result (its scratch course, nbgrader's Autograde, the judge)
-PRELOAD = ("distributed", "nbgrader.converters", "nbgrader.dbutil", "alembic.script", "sqlite3",
+PRELOAD = ("distributed", "nbgrader.converters", "sqlite3",
            "ipykernel.kernelspec", "autograder.grade.worker", "autograder.grade.pipeline", "autograder.grade.sandbox",
            "autograder.grade.kernel_client", "autograder.student_output", "autograder.nbgrader_intake",
            "autograder.judge", "autograder.judge.figures", "matplotlib.backends.backend_agg", "PIL.Image", "vae_lib")
@@ -42,6 +42,9 @@ def worker_fork_server():
         with _lock:
             get_mp_context()  # Dask sets its own preload list once per process, here: ours replaces it
             forkserver.set_forkserver_preload(list(PRELOAD))
+            # started now, not at the first nanny's request: its import (one core, ~4 s) overlaps the scheduler's
+            # and the nannies' start-up in this process
+            forkserver.ensure_running()
             _open += 1
         try:
             yield

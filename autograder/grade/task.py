@@ -51,12 +51,16 @@ class Limits:
 
 @dataclass
 class CourseBundle:
-    """What a worker needs of the course: its config and the assignment's source folder (relative path -> bytes)."""
+    """What a worker needs of the course: its config and the assignment's source folder (``files``: relative path
+    -> bytes), and what ``nbgrader generate_assignment`` makes of them (``generated``: the release and a gradebook
+    without students; ``scratch_course.generated``)."""
     assignment: str
     files: dict[str, bytes]
+    generated: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
+        """Of ``files``: the generated files follow from them."""
         h = hashlib.sha256()
         for name in sorted(self.files):
             h.update(name.encode() + b"\0" + self.files[name] + b"\0")
@@ -64,12 +68,16 @@ class CourseBundle:
 
     @classmethod
     def of(cls, root: Path, assignment: str) -> "CourseBundle":
+        from autograder.grade.scratch_course import generated
+
         root = Path(root)
         files = {"nbgrader_config.py": (root / "nbgrader_config.py").read_bytes()}
         for path in sorted((root / "source" / assignment).rglob("*")):
             if path.is_file() and ".ipynb_checkpoints" not in path.parts and "__pycache__" not in path.parts:
                 files[str(path.relative_to(root))] = path.read_bytes()
-        return cls(assignment, files)
+        bundle = cls(assignment, files)
+        bundle.generated = generated(assignment, files, bundle.digest)
+        return bundle
 
 
 @dataclass

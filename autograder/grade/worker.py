@@ -2,8 +2,8 @@
 
 The task carries everything (the course's config and source, the submission's files), and the output carries
 everything back (the autograded notebook, the judge's report, the status): no shared filesystem is assumed. The
-worker keeps a scratch copy of the course per assignment (its own gradebook, made once by ``nbgrader
-generate_assignment``), and runs nbgrader's ``Autograde`` converter in its own process, so nbgrader, nbconvert
+worker keeps a scratch copy of the course per assignment (``WorkerCourse``: the files of the task's
+``CourseBundle``, whose release and own gradebook the coordinator made once, ``grade.scratch_course``), and runs nbgrader's ``Autograde`` converter in its own process, so nbgrader, nbconvert
 and the judge's TensorFlow are imported once per worker, not once per submission. The course's pipeline does the
 rest (``grade.pipeline``: sandboxed kernel, judge). Scores are written once, into the course's gradebook, by the
 coordinator (``recording_steps``), never into the scratch one.
@@ -29,14 +29,12 @@ from functools import cached_property
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import capture_log
 
 from autograder import gate
-from autograder.course import stamp_new_gradebook
-from autograder.errors import VaekitError
 from autograder.grade.notebook_checks import checked_notebook, notebook_problem, release_grade_ids, zero_notebook
 from autograder.grade.retry import Attempt, Done, Retry, Zero, decide
 from autograder.grade.runlog import CellLog, JudgeReport, KernelEnd, NeutralisePlan
+from autograder.grade.scratch_course import course_config, run_converter, write_files
 from autograder.grade.task import CourseBundle, Limits, SubmissionTask, TaskOutput
 from autograder.grade.watchdog import Watchdog
 from autograder.results import Status
@@ -49,28 +47,6 @@ def read_submission(folder: Path, caps=None):
     return gate.read_tree(folder, caps or gate.Caps())
 
 
-def _start(converter) -> tuple[bool, str]:
-    """``converter.start()`` with its log captured (nbgrader's ``capture_log``): (succeeded, log + error line)."""
-    result = capture_log(converter)
-    log = result.get("log", "")
-    if not result["success"]:
-        last = (result.get("error", "").strip().splitlines() or ["error"])[-1]
-        name, _, message = last.partition(":")
-        log += f"\n{name.rsplit('.', 1)[-1]}:{message}\n"
-    return result["success"], log
-
-
-def _course_config(root: Path, assignment: str):
-    """The scratch course's config: its own root and gradebook."""
-    from autograder.settings import load_config, sqlite_url
-
-    config = load_config(root)
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = sqlite_url(root)
-    config.CourseDirectory.assignment_id = assignment
-    return config
-
-
 class WorkerCourse:
     """A worker's private scratch copy of a course for one assignment (config, source, release, own gradebook)."""
 
@@ -81,26 +57,7 @@ class WorkerCourse:
         self.root = Path(tempfile.mkdtemp(prefix=f"vaekit-worker-{bundle.assignment}-"))  # 0700: the grader's only
         atexit.register(shutil.rmtree, self.root, True)  # holds solutions and a gradebook: gone with the worker
         self.assignment = bundle.assignment
-        for name, data in bundle.files.items():
-            path = self.root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        self._generate()
-
-    def _generate(self) -> None:
-        """nbgrader's ``generate_assignment``, run in this worker process (its imports are already paid for): the
-        scratch release and the scratch gradebook's notebooks and grade cells."""
-        from nbgrader.converters import GenerateAssignment
-        from nbgrader.coursedir import CourseDirectory
-
-        from autograder.settings import gradebook_path
-
-        stamp_new_gradebook(gradebook_path(self.root))
-        config = _course_config(self.root, self.assignment)
-        config.GenerateAssignment.force = True
-        succeeded, log = _start(GenerateAssignment(coursedir=CourseDirectory(config=config), config=config))
-        if not succeeded:
-            raise VaekitError(f"el trabajador no pudo preparar la tarea {self.assignment}: {log[-1500:]}")
+        write_files(self.root, {**bundle.files, **bundle.generated})
 
     @classmethod
     def of(cls, bundle: CourseBundle) -> "WorkerCourse":
@@ -146,7 +103,7 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
-    config = _course_config(course.root, course.assignment)
+    config = course_config(course.root, course.assignment)
     config.CourseDirectory.student_id = student
     limits.apply(config)
     config.SandboxedExecute.cell_log = str(run_dir / f"cells-{attempt}.jsonl")
@@ -160,7 +117,7 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
     converter.autograde_preprocessors = [step for step in converter.autograde_preprocessors
                                          if _name(step) not in recorded_later]
     with Watchdog(limits.submission_timeout, int(limits.memory_gb * GIB), limits.max_processes) as watchdog:
-        succeeded, log = _start(converter)
+        succeeded, log = run_converter(converter)
         succeeded = succeeded and course.autograded_notebook(student).exists()
     (run_dir / f"autograde-{attempt}.log").write_text(log, encoding="utf-8")
     return succeeded and not watchdog.killed, watchdog, log

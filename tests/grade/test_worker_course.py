@@ -90,3 +90,26 @@ def test_scores_are_written_once_into_the_courses_gradebook_never_the_workers(tm
     result = record(course, output)
     with Gradebook(course.db_url) as gb:
         assert gb.find_submission(assignment, student).score == result.score > 0.5 * result.max_score
+
+
+def test_the_bundle_carries_nbgraders_release_and_a_gradebook_without_the_courses_students(tmp_path):
+    """The coordinator generates the scratch course once (``scratch_course.generated``): the release is nbgrader's
+    own, and the gradebook that travels to the workers has the assignment's cells and none of the course's
+    students."""
+    assignment = "vae_tarea"
+    course = new_course(Path(tmp_path) / "course", (assignment,))
+    course.nbgrader("generate_assignment", assignment, "--force")
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_student("alu_privada", first_name="Ana", last_name="Pérez")
+    bundle = CourseBundle.of(course.root, assignment)
+
+    release = f"release/{assignment}/{assignment}.ipynb"
+    assert bundle.generated[release] == (course.root / release).read_bytes()
+    shipped = tmp_path / "shipped.db"
+    shipped.write_bytes(bundle.generated["gradebook.db"])
+    with Gradebook(f"sqlite:///{shipped}") as gb, Gradebook(course.db_url) as course_gb:
+        assert gb.students == [] and [s.id for s in course_gb.students] == ["alu_privada"]
+        assert len(gb.find_notebook(assignment, assignment).grade_cells) == len(
+            course_gb.find_notebook(assignment, assignment).grade_cells) > 5
+    assert b"alu_privada" not in b"".join(bundle.generated.values())
+    assert CourseBundle.of(course.root, assignment).generated is bundle.generated  # made once per process
