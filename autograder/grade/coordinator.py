@@ -17,7 +17,6 @@ import os
 import sys
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 
@@ -49,6 +48,21 @@ QUIET_LOOPS = {"distributed.worker.profile.enabled": False, "distributed.admin.t
 
 
 @contextlib.contextmanager
+def local_worker_processes(workers: int, gpus: int = 0):
+    """What a LocalCluster's worker processes start from; yields their environment (``thread_env``). Without GPUs
+    they are forks of ``fork_server``'s server, started here: entered before the cluster (``grade``), its import
+    runs while this process does other work."""
+    from autograder.grade.fork_server import worker_fork_server
+
+    env = thread_env(workers)
+    # here too: OpenBLAS and OpenMP read their counts when numpy is imported, in the fork server (or a spawned
+    # worker) before the nanny applies env= in the worker; TensorFlow reads its own later, from env=
+    os.environ.update(env)
+    with contextlib.nullcontext() if gpus else worker_fork_server():
+        yield env
+
+
+@contextlib.contextmanager
 def dask_client(workers: int, scheduler: str | None = None, gpus: int = 0):
     """A ``distributed.Client``: to ``scheduler`` when given, else to a LocalCluster of ``workers`` processes (the
     course's ``Grading.workers`` or the CLI's ``--workers``)."""
@@ -64,15 +78,9 @@ def dask_client(workers: int, scheduler: str | None = None, gpus: int = 0):
         with client:
             yield client
         return
-    from autograder.grade.fork_server import worker_fork_server
-
-    env = thread_env(workers)
-    # here too: OpenBLAS and OpenMP read their counts when numpy is imported, in the fork server (or a spawned
-    # worker) before the nanny applies env= in the worker; TensorFlow reads its own later, from env=
-    os.environ.update(env)
-    forked = contextlib.nullcontext() if gpus else worker_fork_server()
     with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False,
-                          "distributed.admin.log-level": "error", **QUIET_LOOPS}), forked:
+                          "distributed.admin.log-level": "error", **QUIET_LOOPS}), \
+            local_worker_processes(workers, gpus) as env:
         # the HTTP server on a free port: two clusters on one machine (two watchers) neither collide nor warn
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                memory_limit=0, resources={"GPU": gpus} if gpus else None, silence_logs=40,
@@ -177,32 +185,31 @@ def grade(course: Course, assignment: str, *, limits: Limits | None = None, work
     todo = [s for s in chosen if force or s not in done]
     results = [done[s] for s in chosen if s in done and s not in todo]
     bar = progress or GradingProgress(len(todo), skipped=len(results))
-    # the bundle (its scratch course generated here, ~1.3 CPU-s) is made while the cluster starts: the workers'
-    # import keeps one core busy then, and this process waits for them
-    pool = ThreadPoolExecutor(1)
-    bundle_made = pool.submit(CourseBundle.of, course.root, assignment)
-    pool.shutdown(wait=False)
-    with dask_client(workers, scheduler, gpus=1 if gpu else 0) as client:
-        bundle = bundle_made.result()
-        futures = {}
-        caps = course.grading.caps()
-        for student in todo:
-            intake = read_submission(course.submitted / student / assignment, caps)
-            task = SubmissionTask(assignment, student, intake.files, bundle, limits,
-                                  refused=intake_flags(course, assignment, student) + intake.flags)
-            future = client.submit(grade_task, task, key=f"vaekit-{assignment}-{student}-{time.time_ns()}",
-                                   pure=False, resources={"GPU": 1} if gpu else None)
-            futures[future] = student
-        for future in as_completed(futures):
-            student = futures[future]
-            try:
-                output = future.result()
-            except Exception as error:  # noqa: BLE001 (KilledWorker and the like: the cluster gave up on it)
-                output = lost_output(course, assignment, student, limits,
-                                     f"el trabajador que la calificaba se cayó dos veces ({type(error).__name__})")
-            result = record(course, output)
-            results.append(result)
-            bar.update(result)
+    gpus = 1 if gpu else 0
+    # the bundle (its scratch course generated here, ~1 CPU-s) is made while a LocalCluster's worker processes import
+    # (one core); in this thread, as nbgrader changes the working directory while it generates
+    with contextlib.nullcontext() if scheduler else local_worker_processes(workers, gpus):
+        bundle = CourseBundle.of(course.root, assignment)
+        with dask_client(workers, scheduler, gpus) as client:
+            futures = {}
+            caps = course.grading.caps()
+            for student in todo:
+                intake = read_submission(course.submitted / student / assignment, caps)
+                task = SubmissionTask(assignment, student, intake.files, bundle, limits,
+                                      refused=intake_flags(course, assignment, student) + intake.flags)
+                future = client.submit(grade_task, task, key=f"vaekit-{assignment}-{student}-{time.time_ns()}",
+                                       pure=False, resources={"GPU": 1} if gpu else None)
+                futures[future] = student
+            for future in as_completed(futures):
+                student = futures[future]
+                try:
+                    output = future.result()
+                except Exception as error:  # noqa: BLE001 (KilledWorker and the like: the cluster gave up on it)
+                    why = f"el trabajador que la calificaba se cayó dos veces ({type(error).__name__})"
+                    output = lost_output(course, assignment, student, limits, why)
+                result = record(course, output)
+                results.append(result)
+                bar.update(result)
     bar.close()
     return sorted(results, key=lambda r: r.student)
 
