@@ -56,7 +56,7 @@ class CourseBundle:
     without students; ``scratch_course.generated``)."""
     assignment: str
     files: dict[str, bytes]
-    generated: dict[str, bytes] = field(default_factory=dict)
+    generated: dict[str, bytes]
 
     @property
     def digest(self) -> str:
@@ -75,7 +75,7 @@ class CourseBundle:
         for path in sorted((root / "source" / assignment).rglob("*")):
             if path.is_file() and ".ipynb_checkpoints" not in path.parts and "__pycache__" not in path.parts:
                 files[str(path.relative_to(root))] = path.read_bytes()
-        bundle = cls(assignment, files)
+        bundle = cls(assignment, files, generated={})
         bundle.generated = generated(assignment, files, bundle.digest)
         return bundle
 

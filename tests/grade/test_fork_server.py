@@ -1,7 +1,7 @@
 """A LocalCluster's workers are forks of one server that imported grading's modules once (``grade.fork_server``).
 
 Real Dask clusters and real worker processes: the workers' parent is the server, not the coordinator; they hold
-TensorFlow and the judge before any task; each cluster's workers get that cluster's thread counts even when the
+TensorFlow and the judge before any task (and not jsonschema's IRI grammars); each cluster's workers get that cluster's thread counts even when the
 server was started by another cluster; the server outlives an inner cluster and ends with the last one.
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 
 def _worker_state() -> dict:
     return {"parent": os.getppid(), "tensorflow": "tensorflow" in sys.modules,
-            "judge": "autograder.judge" in sys.modules, "intra_op": os.environ.get("TF_NUM_INTRAOP_THREADS")}
+            "judge": "autograder.judge" in sys.modules, "intra_op": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+            "iri_grammars": sorted(m for m in ("lark", "rfc3987_syntax") if sys.modules.get(m) is not None)}
 
 
 def test_workers_fork_from_one_preloaded_server_that_ends_with_the_last_cluster():
@@ -31,6 +32,7 @@ def test_workers_fork_from_one_preloaded_server_that_ends_with_the_last_cluster(
         for state in states:
             assert state["parent"] == server != os.getpid()
             assert state["tensorflow"] and state["judge"], state  # imported by the server, before any task
+            assert state["iri_grammars"] == [], state  # the server imported autograder before nbformat
             assert state["intra_op"] == thread_env(2)["TF_NUM_INTRAOP_THREADS"]
         with dask_client(1) as inner:  # a second cluster forks from the same server, with its own thread counts
             [state] = inner.run(_worker_state).values()
