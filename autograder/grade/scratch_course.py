@@ -1,8 +1,8 @@
 """A course's scratch copy for grading away from the course: its config and one assignment's source, with what
 ``nbgrader generate_assignment`` makes of them (the release and a gradebook of that assignment's notebooks and grade
 cells, and no student). The coordinator makes it once (``generated``) and it travels in the ``CourseBundle``; each
-worker only writes the files (``worker.WorkerCourse``), instead of paying nbgrader's generation (~1.3 CPU-s) at its
-first submission.
+worker only writes the files (``worker.WorkerCourse``), instead of paying nbgrader's generation (~1 CPU-s) at its first
+submission.
 """
 from __future__ import annotations
 

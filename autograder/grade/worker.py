@@ -5,9 +5,9 @@ everything back (the autograded notebook, the judge's report, the status): no sh
 worker keeps a scratch copy of the course per assignment (``WorkerCourse``: the files of the task's
 ``CourseBundle``, whose release and own gradebook the coordinator made once, ``grade.scratch_course``), and runs
 nbgrader's ``Autograde`` converter in its own process, so nbgrader, nbconvert and the judge's TensorFlow are
-imported once per worker, not once per submission. The course's pipeline does the
-rest (``grade.pipeline``: sandboxed kernel, judge). Scores are written once, into the course's gradebook, by the
-coordinator (``recording_steps``), never into the scratch one.
+imported once per worker, not once per submission. The course's pipeline does the rest (``grade.pipeline``:
+sandboxed kernel, judge). Scores are written once, into the course's gradebook, by the coordinator
+(``recording_steps``), never into the scratch one.
 
 Per submission:
 1. A corrupt notebook is never handed to nbgrader: it gets 0 with a Spanish message.
