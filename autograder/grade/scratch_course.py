@@ -39,14 +39,6 @@ def run_converter(converter) -> tuple[bool, str]:
     return result["success"], log
 
 
-def write_files(root: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` (relative path -> bytes) under ``root``."""
-    for name, data in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-
-
 def generated(assignment: str, files: dict[str, bytes], digest: str) -> dict[str, bytes]:
     """What ``nbgrader generate_assignment`` adds to a course made of ``files`` (config and source; ``digest``
     names them): relative path -> bytes of the release and of a new gradebook. Made in a private temporary folder
@@ -61,13 +53,14 @@ def _generate(assignment: str, files: dict[str, bytes]) -> dict[str, bytes]:
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
+    from autograder import gate
     from autograder.course import stamp_new_gradebook
     from autograder.errors import VaekitError
     from autograder.settings import gradebook_path
 
     root = Path(tempfile.mkdtemp(prefix=f"vaekit-scratch-{assignment}-"))  # 0700: it holds the solutions
     try:
-        write_files(root, files)
+        gate.write_tree(root, files)
         stamp_new_gradebook(gradebook_path(root))
         config = course_config(root, assignment)
         config.GenerateAssignment.force = True
@@ -80,4 +73,4 @@ def _generate(assignment: str, files: dict[str, bytes]) -> dict[str, bytes]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["course_config", "run_converter", "write_files", "generated"]
+__all__ = ["course_config", "run_converter", "generated"]

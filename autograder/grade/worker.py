@@ -35,7 +35,7 @@ from autograder import gate
 from autograder.grade.notebook_checks import checked_notebook, notebook_problem, release_grade_ids, zero_notebook
 from autograder.grade.retry import Attempt, Done, Retry, Zero, decide
 from autograder.grade.runlog import CellLog, JudgeReport, KernelEnd, NeutralisePlan
-from autograder.grade.scratch_course import course_config, run_converter, write_files
+from autograder.grade.scratch_course import course_config, run_converter
 from autograder.grade.task import CourseBundle, Limits, SubmissionTask, TaskOutput
 from autograder.grade.watchdog import Watchdog
 from autograder.results import Status
@@ -58,7 +58,7 @@ class WorkerCourse:
         self.root = Path(tempfile.mkdtemp(prefix=f"vaekit-worker-{bundle.assignment}-"))  # 0700: the grader's only
         atexit.register(shutil.rmtree, self.root, True)  # holds solutions and a gradebook: gone with the worker
         self.assignment = bundle.assignment
-        write_files(self.root, {**bundle.files, **bundle.generated})
+        gate.write_tree(self.root, {**bundle.files, **bundle.generated})
 
     @classmethod
     def of(cls, bundle: CourseBundle) -> "WorkerCourse":
