@@ -2,14 +2,16 @@
 `VAE._torch_train_step`, stateless JAX metrics and seed state), not Keras's.
 
 Each backend runs in its own process (KERAS_BACKEND is read once, at import). `make setup` installs the CPU
-builds of both; where one is missing the test skips, unless VAEKIT_REQUIRE_BACKENDS=1 (set by the Makefile),
-where it fails: a backend test that silently never runs is a defect. The checks are computed by hand in the
+builds of both in a folder apart, VAEKIT_BACKENDS_PATH (not the venv's site-packages, where every TensorFlow import
+would import JAX too); the subprocess appends it to its sys.path, after the venv's packages. Where a backend is
+missing the test skips, unless VAEKIT_REQUIRE_BACKENDS=1 (set by the Makefile), where it fails: a backend test
+that silently never runs is a defect. The checks are computed by hand in the
 subprocess: the per-epoch loss uses the β that KLAnnealing set, the sampling noise changes between steps, the
 terms `evaluate` reports equal the NumPy reconstruction and KL of the encoder's outputs, one SGD step adds exactly
 -lr·β·dKL/db to the latent biases and nothing to the decoder, IWAE at k = 1 is the ELBO and tightens with k, and
 save / load round-trips.
 """
-import importlib.util
+import importlib.machinery
 import os
 import subprocess
 import sys
@@ -86,19 +88,23 @@ print("OK", backend)
 '''
 
 
+BACKENDS_PATH = os.environ.get("VAEKIT_BACKENDS_PATH", "")
+
+
 def run_on_backend(backend, prelude=""):
     """Run SCRIPT (after `prelude`) in a fresh interpreter with KERAS_BACKEND=backend."""
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     if backend == "torch":
         env.setdefault("OMP_NUM_THREADS", "1")  # small models: one thread is ~10x faster on shared cores
-    return subprocess.run([sys.executable, "-c", prelude + SCRIPT], env=env, capture_output=True, text=True,
+    path = f"import sys; sys.path.append({BACKENDS_PATH!r})\n" if BACKENDS_PATH else ""
+    return subprocess.run([sys.executable, "-c", path + prelude + SCRIPT], env=env, capture_output=True, text=True,
                           timeout=600)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_library_runs_on_backend(backend):
-    if importlib.util.find_spec(backend) is None:
+    if importlib.machinery.PathFinder.find_spec(backend, sys.path + [BACKENDS_PATH]) is None:
         message = f"{backend} is not installed (make setup installs it)"
         if os.environ.get("VAEKIT_REQUIRE_BACKENDS") == "1":
             pytest.fail(message + "; VAEKIT_REQUIRE_BACKENDS=1")
