@@ -38,6 +38,19 @@ def stamp_new_gradebook(path: Path) -> None:
         db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (head,))
 
 
+def run_in_process(app) -> tuple[str, str]:
+    """An nbgrader app (a converter, an exchange action) started in this process with its log captured (nbgrader's
+    ``capture_log``): (its log, "" or its error's last line with the exception's module path dropped)."""
+    from nbgrader.utils import capture_log
+
+    result = capture_log(app)
+    if result["success"]:
+        return result.get("log", ""), ""
+    last = (result.get("error", "").strip().splitlines() or ["error"])[-1]
+    name, _, message = last.partition(":")
+    return result.get("log", ""), f"{name.rsplit('.', 1)[-1]}:{message}"
+
+
 def stamp_if_new(db_url: str) -> None:
     """``stamp_new_gradebook`` where ``db_url`` names a SQLite file that does not exist yet (else nothing)."""
     from sqlalchemy.engine import make_url

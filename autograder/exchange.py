@@ -27,7 +27,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.course import NBGRADER, Course, stamp_if_new
+from autograder.course import NBGRADER, Course, run_in_process, stamp_if_new
 from autograder.errors import VaekitError
 
 EXCHANGE_MODE = 0o1777  # everyone writes, nobody deletes what others wrote (like /tmp)
@@ -94,8 +94,6 @@ def course_exchange(course: Course, kind: str, assignment: str, root: Path, **tr
     import copy
     import logging
 
-    from nbgrader.utils import capture_log
-
     stamp_if_new(course.db_url)  # nbgrader would run the `alembic` command for a new gradebook
     config = copy.deepcopy(course.config)
     config.CourseDirectory.root = str(course.root)
@@ -107,11 +105,10 @@ def course_exchange(course: Course, kind: str, assignment: str, root: Path, **tr
     # a logger outside logging's tree (no parent, no other handler): nbgrader's messages go into the returned log
     # only, whatever the process's logging configuration is
     action.log = logging.Logger(f"vaekit.nbgrader.{kind}", logging.INFO)
-    result = capture_log(action)
-    if not result["success"]:
-        last = (result.get("error", "").strip().splitlines() or ["error"])[-1]
-        raise VaekitError(f"nbgrader {kind} {assignment} falló: {last}\n{result.get('log', '')[-3000:]}")
-    return result.get("log", "")
+    log, error = run_in_process(action)
+    if error:
+        raise VaekitError(f"nbgrader {kind} {assignment} falló: {error}\n{log[-3000:]}")
+    return log
 
 
 def outbound(root: Path, course: Course, assignment: str) -> Path:

@@ -26,19 +26,6 @@ def course_config(root: Path, assignment: str):
     return config
 
 
-def run_converter(converter) -> tuple[bool, str]:
-    """``converter.start()`` with its log captured (nbgrader's ``capture_log``): (succeeded, log + error line)."""
-    from nbgrader.utils import capture_log
-
-    result = capture_log(converter)
-    log = result.get("log", "")
-    if not result["success"]:
-        last = (result.get("error", "").strip().splitlines() or ["error"])[-1]
-        name, _, message = last.partition(":")
-        log += f"\n{name.rsplit('.', 1)[-1]}:{message}\n"
-    return result["success"], log
-
-
 def generated(assignment: str, files: dict[str, bytes], digest: str) -> dict[str, bytes]:
     """What ``nbgrader generate_assignment`` adds to a course made of ``files`` (config and source; ``digest``
     names them): relative path -> bytes of the release and of a new gradebook. Made in a private temporary folder
@@ -54,7 +41,7 @@ def _generate(assignment: str, files: dict[str, bytes]) -> dict[str, bytes]:
     from nbgrader.coursedir import CourseDirectory
 
     from autograder import gate
-    from autograder.course import stamp_new_gradebook
+    from autograder.course import run_in_process, stamp_new_gradebook
     from autograder.errors import VaekitError
     from autograder.settings import gradebook_path
 
@@ -64,13 +51,14 @@ def _generate(assignment: str, files: dict[str, bytes]) -> dict[str, bytes]:
         stamp_new_gradebook(gradebook_path(root))
         config = course_config(root, assignment)
         config.GenerateAssignment.force = True
-        succeeded, log = run_converter(GenerateAssignment(coursedir=CourseDirectory(config=config), config=config))
-        if not succeeded:
-            raise VaekitError(f"no se pudo preparar la tarea {assignment} para los trabajadores: {log[-1500:]}")
+        log, error = run_in_process(GenerateAssignment(coursedir=CourseDirectory(config=config), config=config))
+        if error:
+            raise VaekitError(f"no se pudo preparar la tarea {assignment} para los trabajadores: {error}\n"
+                              f"{log[-1500:]}")
         made = (p for p in sorted(root.rglob("*")) if p.is_file())
         return {name: p.read_bytes() for p in made if (name := str(p.relative_to(root))) not in files}
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["course_config", "run_converter", "generated"]
+__all__ = ["course_config", "generated"]

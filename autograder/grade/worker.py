@@ -32,10 +32,11 @@ from pathlib import Path
 import nbformat
 
 from autograder import gate
+from autograder.course import run_in_process
 from autograder.grade.notebook_checks import checked_notebook, notebook_problem, release_grade_ids, zero_notebook
 from autograder.grade.retry import Attempt, Done, Retry, Zero, decide
 from autograder.grade.runlog import CellLog, JudgeReport, KernelEnd, NeutralisePlan
-from autograder.grade.scratch_course import course_config, run_converter
+from autograder.grade.scratch_course import course_config
 from autograder.grade.task import CourseBundle, Limits, SubmissionTask, TaskOutput
 from autograder.grade.watchdog import Watchdog
 from autograder.results import Status
@@ -118,8 +119,9 @@ def _autograde(course: WorkerCourse, student: str, limits: Limits, run_dir: Path
     converter.autograde_preprocessors = [step for step in converter.autograde_preprocessors
                                          if _name(step) not in recorded_later]
     with Watchdog(limits.submission_timeout, int(limits.memory_gb * GIB), limits.max_processes) as watchdog:
-        succeeded, log = run_converter(converter)
-        succeeded = succeeded and course.autograded_notebook(student).exists()
+        log, error = run_in_process(converter)
+        log += f"\n{error}\n" if error else ""
+        succeeded = not error and course.autograded_notebook(student).exists()
     (run_dir / f"autograde-{attempt}.log").write_text(log, encoding="utf-8")
     return succeeded and not watchdog.killed, watchdog, log
 

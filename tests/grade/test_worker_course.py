@@ -113,3 +113,23 @@ def test_the_bundle_carries_nbgraders_release_and_a_gradebook_without_the_course
             course_gb.find_notebook(assignment, assignment).grade_cells) > 5
     assert b"alu_privada" not in b"".join(bundle.generated.values())
     assert CourseBundle.of(course.root, assignment).generated is bundle.generated  # made once per process
+
+
+def test_a_source_notebook_nbgrader_cannot_read_stops_the_batch_with_nbgraders_error_in_spanish(tmp_path):
+    """``CourseBundle.of`` generates the scratch course before any worker starts: a source notebook that is not
+    JSON fails there, once, with a Spanish sentence and nbgrader's own error line (``course.run_in_process``), not
+    in each worker."""
+    import pytest
+
+    from autograder.errors import VaekitError
+
+    assignment = "vae_tarea"
+    course = new_course(Path(tmp_path) / "course", (assignment,))
+    (course.root / "source" / assignment / f"{assignment}.ipynb").write_text("{ esto no es JSON", encoding="utf-8")
+    with pytest.raises(VaekitError) as error:
+        CourseBundle.of(course.root, assignment)
+    message = str(error.value)
+    assert message.startswith(f"no se pudo preparar la tarea {assignment} para los trabajadores: ")
+    assert message.splitlines()[0].endswith(": NbGraderException: Please see the the above traceback for details on "
+                                            "the specific errors on the above failures."), message  # no module path
+    assert "NotJSONError: Notebook does not appear to be JSON" in message  # the cause, from nbgrader's log
