@@ -77,3 +77,5 @@ c.GenerateFeedback.exporter_class = "autograder.feedback_page.FeedbackHTMLExport
 c.ExchangeFactory.collect = "autograder.exchange_gate.GatedExchangeCollect"
 # Plain `nbgrader autograde` copies a submission's other files through the same gate (nbgrader's copy follows links).
 import autograder.nbgrader_intake  # noqa: E402,F401
+# nbgrader's cell-metadata check validates its JSON schema once per process, not once per cell (~0.25 CPU-s a notebook).
+import autograder.nbgrader_metadata_check  # noqa: E402,F401
