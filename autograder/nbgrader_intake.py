@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil as _shutil
-import types
 
 from autograder import gate
+from autograder.module_stand_in import replace_in
 
 log = logging.getLogger("vaekit.intake")
 
@@ -33,20 +32,10 @@ def gated_copy(src, dst, *, follow_symlinks=True):
     return dst
 
 
-class _GatedShutil(types.ModuleType):
-    """``shutil`` with ``copy`` replaced by ``gated_copy`` (everything else is shutil's)."""
-
-    copy = staticmethod(gated_copy)
-
-    def __getattr__(self, name):
-        return getattr(_shutil, name)
-
-
 def install() -> None:
     from nbgrader.converters import base
 
-    if not isinstance(base.shutil, _GatedShutil):
-        base.shutil = _GatedShutil("shutil")
+    replace_in(base, "shutil", copy=gated_copy)
 
 
 install()

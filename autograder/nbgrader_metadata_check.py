@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import threading
-import types
 
 import jsonschema as _jsonschema
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
+
+from autograder.module_stand_in import replace_in
 
 _lock = threading.Lock()
 _validators: dict[str, object] = {}  # the schema as sorted JSON -> its checked validator
@@ -38,20 +39,10 @@ def validate(instance, schema, cls=None, *args, **kwargs) -> None:
         raise error
 
 
-class _CachedJsonschema(types.ModuleType):
-    """``jsonschema`` with ``validate`` replaced by this module's (everything else is jsonschema's)."""
-
-    validate = staticmethod(validate)
-
-    def __getattr__(self, name):
-        return getattr(_jsonschema, name)
-
-
 def install() -> None:
     from nbgrader.nbgraderformat import common
 
-    if not isinstance(common.jsonschema, _CachedJsonschema):
-        common.jsonschema = _CachedJsonschema("jsonschema")
+    replace_in(common, "jsonschema", validate=validate)
 
 
 install()
