@@ -44,7 +44,7 @@ def cluster(tmp_path):
     """A scheduler and two single-threaded workers, as a TA would start them (`--no-nanny`: a kill is final)."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, **thread_env(2), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+    env = {**os.environ, **thread_env(), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
     bin_dir = os.path.dirname(sys.executable)
     procs = [subprocess.Popen([os.path.join(bin_dir, "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]

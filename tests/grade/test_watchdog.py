@@ -10,7 +10,6 @@ import time
 
 import psutil
 
-from autograder.grade.coordinator import thread_env
 from autograder.grade.notebook_checks import notebook_problem
 from autograder.grade.runlog import CellLog
 from autograder.grade.watchdog import Watchdog
@@ -86,9 +85,3 @@ def test_unfinished_cell_is_the_last_started_and_never_ended(tmp_path):
 def test_corrupt_notebook_is_detected_before_nbgrader():
     assert "no es un cuaderno de Jupyter válido" in notebook_problem(b'{"cells": [', "vae_tarea.ipynb")
     assert "no se encontró" in notebook_problem(None, "otro.ipynb")
-
-
-def test_thread_counts_split_the_cores():
-    env = thread_env(2)
-    assert env["TF_NUM_INTEROP_THREADS"] == "1"
-    assert int(env["TF_NUM_INTRAOP_THREADS"]) == max(1, (psutil.cpu_count() or 1) // 2)
